@@ -1,0 +1,1 @@
+"""Adapters: the concrete parts behind the ports. Only bootstrap.py and entrypoints/ choose among them."""

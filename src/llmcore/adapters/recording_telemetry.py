@@ -1,0 +1,98 @@
+"""Telemetry fakes: one that records every event for assertions, one that discards them."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from attrs import frozen
+
+from llmcore.domain.chat import ParamAdjustment
+from llmcore.domain.errors import UpstreamError
+from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.usage import Usage
+
+
+@frozen
+class Event:
+    """One recorded telemetry call: its name, the model alias and its details."""
+
+    name: str
+    model: str
+    details: dict[str, Any]
+
+
+class RecordingTelemetry:
+    """Records events in order; ``named(name)`` filters them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: list[Event] = []
+
+    def _add(self, name: str, spec: ModelSpec, **details: Any) -> None:
+        with self._lock:
+            self.events.append(Event(name, spec.alias, details))
+
+    def named(self, name: str) -> list[Event]:
+        with self._lock:
+            return [e for e in self.events if e.name == name]
+
+    def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None:
+        self._add("param_adjusted", spec, adjustment=adjustment, request_id=request_id)
+
+    def retrying(
+        self, spec: ModelSpec, attempt: int, wait: float, error: UpstreamError, request_id: str | None
+    ) -> None:
+        self._add("retrying", spec, attempt=attempt, wait=wait, error=error, request_id=request_id)
+
+    def upstream_failed(self, spec: ModelSpec, error: UpstreamError, request_id: str | None) -> None:
+        self._add("upstream_failed", spec, error=error, request_id=request_id)
+
+    def stream_incomplete(self, spec: ModelSpec, reason: str, detail: str, request_id: str | None) -> None:
+        self._add("stream_incomplete", spec, reason=reason, detail=detail, request_id=request_id)
+
+    def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None:
+        self._add("model_mismatch", spec, served_by=served_by, request_id=request_id)
+
+    def request_finished(
+        self, spec: ModelSpec, *, outcome: str, seconds: float, usage: Usage | None, stream: bool,
+        request_id: str | None,
+    ) -> None:
+        self._add("request_finished", spec, outcome=outcome, seconds=seconds, usage=usage, stream=stream,
+                  request_id=request_id)
+
+
+class NullTelemetry:
+    """Discards every event (the library default: a host application opts in to logs and metrics)."""
+
+    def param_adjusted(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def retrying(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def upstream_failed(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def stream_incomplete(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def model_mismatch(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def request_finished(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class FanoutTelemetry:
+    """Sends every event to several telemetry adapters (logs and metrics)."""
+
+    def __init__(self, *targets: Any) -> None:
+        self._targets = targets
+
+    def __getattr__(self, name: str) -> Any:
+        methods = [getattr(t, name) for t in self._targets]
+
+        def fan_out(*args: Any, **kwargs: Any) -> None:
+            for method in methods:
+                method(*args, **kwargs)
+        return fan_out

@@ -1,0 +1,167 @@
+"""Retries around any completion port, with tenacity, by each model's retry policy.
+
+Only transient errors are retried; a provider's Retry-After is honoured up to
+``retry_after_max``; otherwise the wait grows exponentially with jitter.
+Streams are retried only until their first chunk: after that the caller has
+seen output, and a retry would duplicate it.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.wait import wait_base
+
+from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
+from llmcore.domain.errors import RateLimitError, UpstreamError
+from llmcore.domain.model_spec import RetryPolicy
+from llmcore.ports.completion import AsyncCompletionPort, CompletionPort
+from llmcore.ports.telemetry import Telemetry
+
+T = TypeVar("T")
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, UpstreamError) and exc.retryable
+
+
+class RetryAfterOr(wait_base):
+    """The provider's Retry-After (capped) when it gave one, else ``fallback``."""
+
+    def __init__(self, fallback: wait_base, cap: float) -> None:
+        self._fallback = fallback
+        self._cap = cap
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return max(0.0, min(exc.retry_after, self._cap))
+        return min(self._fallback(state), self._cap)
+
+
+def wait_for(policy: RetryPolicy) -> wait_base:
+    backoff = wait_exponential_jitter(
+        multiplier=policy.backoff_base, max=policy.backoff_max, jitter=policy.backoff_base,
+    )
+    return RetryAfterOr(backoff, policy.retry_after_max)
+
+
+class RetryingCompletion:
+    """Wraps a port (sync, async or both) so each call is retried per ``request.spec.retry``."""
+
+    def __init__(
+        self,
+        inner: Any,
+        telemetry: Telemetry,
+        sleep: Callable[[float], None] = time.sleep,
+        async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._inner = inner
+        self._telemetry = telemetry
+        self._sleep = sleep
+        self._async_sleep = async_sleep
+
+    @property
+    def inner(self) -> Any:
+        return self._inner
+
+    def _settings(self, request: ChatRequest) -> dict[str, Any]:
+        policy = request.spec.retry
+
+        def report(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0.0
+            if isinstance(exc, UpstreamError):
+                self._telemetry.retrying(request.spec, state.attempt_number, wait, exc, request.request_id)
+
+        return dict(
+            stop=stop_after_attempt(policy.max_retries + 1),
+            wait=wait_for(policy),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=report,
+            reraise=True,
+        )
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        port: CompletionPort = self._inner
+        retrying = Retrying(sleep=self._sleep, **self._settings(request))
+        return retrying(port.complete, request)
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        port: AsyncCompletionPort = self._inner
+        retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
+        return await retrying(port.acomplete, request)
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamChunk]:
+        port: CompletionPort = self._inner
+
+        def open_until_first_chunk() -> tuple[Iterator[StreamChunk], StreamChunk | None]:
+            upstream = port.stream(request)
+            try:
+                return upstream, next(upstream)
+            except StopIteration:
+                return upstream, None
+            except BaseException:
+                _close(upstream)
+                raise
+
+        retrying = Retrying(sleep=self._sleep, **self._settings(request))
+        upstream, first = retrying(open_until_first_chunk)
+        return _chain(upstream, first)
+
+    def astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        return self._astream(request)
+
+    async def _astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        port: AsyncCompletionPort = self._inner
+
+        async def open_until_first_chunk() -> tuple[AsyncIterator[StreamChunk], StreamChunk | None]:
+            upstream = port.astream(request)
+            try:
+                return upstream, await upstream.__anext__()
+            except StopAsyncIteration:
+                return upstream, None
+            except BaseException:
+                await _aclose(upstream)
+                raise
+
+        retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
+        upstream, first = await retrying(open_until_first_chunk)
+        try:
+            if first is not None:
+                yield first
+                async for chunk in upstream:
+                    yield chunk
+        finally:
+            await _aclose(upstream)
+
+
+def _chain(upstream: Iterator[StreamChunk], first: StreamChunk | None) -> Iterator[StreamChunk]:
+    try:
+        if first is not None:
+            yield first
+            yield from upstream
+    finally:
+        _close(upstream)
+
+
+def _close(upstream: Any) -> None:
+    close = getattr(upstream, "close", None)
+    if close is not None:
+        close()
+
+
+async def _aclose(upstream: Any) -> None:
+    aclose = getattr(upstream, "aclose", None)
+    if aclose is not None:
+        await aclose()

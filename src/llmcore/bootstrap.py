@@ -1,0 +1,96 @@
+"""The one composition root: settings -> adapters -> services -> Core.
+
+Only this module and entrypoints/ choose concrete adapters. Tests pass
+overrides (``completion=``, ``telemetry=``, ``sleep=``) instead of patching.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from llmcore.adapters.env_file_secrets import EnvFileSecretSource
+from llmcore.adapters.retrying_completion import RetryingCompletion
+from llmcore.adapters.yaml_config import LoadedConfig, load_catalog, load_file
+from llmcore.domain.chat_completion import ChatCompletion
+from llmcore.domain.core import Core, CoreSettings
+from llmcore.domain.param_policy import ParamPolicy
+from llmcore.domain.registry import ModelRegistry
+
+DEFAULT_CONFIG_NAME = "llmcore.yaml"
+
+
+def discover_config(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    """path argument > $LLMCORE_CONFIG > ./llmcore.yaml > None (the built-in catalog)."""
+    if path is not None:
+        return Path(path)
+    from_env = env.get("LLMCORE_CONFIG")
+    if from_env:
+        return Path(from_env)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> LoadedConfig:
+    """Read the config (or the catalog) without building any adapter; raises ConfigError."""
+    secrets = EnvFileSecretSource(env)
+    found = discover_config(path, env)
+    return load_file(found, secrets) if found is not None else load_catalog(secrets)
+
+
+def build(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    completion: Any = None,
+    telemetry: Any = None,
+    sleep: Callable[[float], None] | None = None,
+    async_sleep: Callable[[float], Awaitable[None]] | None = None,
+    retry: bool = True,
+) -> Core:
+    """A Core from the config at ``path`` (see discover_config) and ``env`` (default: os.environ).
+
+    ``completion`` replaces the LiteLLM adapter (e.g. with ScriptedCompletion);
+    it is still wrapped in the retry policy unless ``retry`` is False.
+    """
+    env = dict(os.environ if env is None else env)
+    config = load_config(path, env)
+    registry = ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
+    if telemetry is None:
+        telemetry = default_telemetry(registry)
+    for warning in config.warnings:
+        telemetry_warn(telemetry, warning)
+    if completion is None:
+        from llmcore.adapters.litellm_completion import LiteLLMCompletion
+
+        completion = LiteLLMCompletion()
+    port = RetryingCompletion(
+        completion, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
+    ) if retry else completion
+    service = ChatCompletion(
+        registry, telemetry, port=port, async_port=port, policy=ParamPolicy(),
+    )
+    settings = CoreSettings(
+        source=config.source, master_key=config.master_key, master_key_problem=config.master_key_problem,
+        environment=registry.environment,
+    )
+    return Core(registry, service, settings)
+
+
+def default_telemetry(registry: ModelRegistry) -> Any:
+    """Loguru logs (masked; the ``llmcore`` logger stays disabled until an application enables it)
+    and Prometheus metrics in a registry of this Core's own."""
+    from llmcore.adapters.loguru_telemetry import LoguruTelemetry
+    from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
+    from llmcore.adapters.recording_telemetry import FanoutTelemetry
+
+    return FanoutTelemetry(LoguruTelemetry(secrets=registry.secrets()), PrometheusTelemetry())
+
+
+def telemetry_warn(telemetry: Any, message: str) -> None:
+    warn = getattr(telemetry, "config_warning", None)
+    if warn is not None:
+        warn(message)

@@ -1,0 +1,1 @@
+"""The domain: value objects, services and errors. Imports only the standard library, attrs and itself."""

@@ -1,0 +1,94 @@
+"""Core: the public face of the library that services, the CLI and the proxy call."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from attrs import frozen
+
+from llmcore.domain.chat import ChatResponse, Message
+from llmcore.domain.chat_completion import ChatCompletion
+from llmcore.domain.registry import ModelRegistry, ModelStatus
+from llmcore.domain.secret import Secret
+from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
+
+Messages = Sequence[Mapping[str, Any] | Message]
+
+# The core decides these itself; a caller's value is ignored (streaming is
+# chosen by calling stream(), and usage is always requested upstream).
+_CORE_OWNED_PARAMS = ("stream", "stream_options", "model", "messages")
+
+
+@frozen(kw_only=True)
+class CoreSettings:
+    """Settings of the whole deployment (not of one model)."""
+
+    source: str = "built-in catalog"
+    master_key: Secret | None = None
+    master_key_problem: str | None = None
+    environment: str | None = None
+
+
+class Core:
+    """What ``llmcore.load()`` returns. Holds no per-request state; safe to share between threads and tasks."""
+
+    def __init__(self, registry: ModelRegistry, completion: ChatCompletion, settings: CoreSettings) -> None:
+        self._registry = registry
+        self._completion = completion
+        self._settings = settings
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self._registry
+
+    @property
+    def settings(self) -> CoreSettings:
+        return self._settings
+
+    def models(self) -> list[ModelStatus]:
+        """Every configured model with its availability and, when unavailable, the reason."""
+        return self._registry.statuses()
+
+    def complete(
+        self, model: str, messages: Messages, *, request_id: str | None = None, **params: Any
+    ) -> ChatResponse:
+        """One completion. Raises an LLMCoreError subclass on any failure."""
+        return self._completion.complete(model, messages, _own(params), request_id)
+
+    async def acomplete(
+        self, model: str, messages: Messages, *, request_id: str | None = None, **params: Any
+    ) -> ChatResponse:
+        """The async twin of complete()."""
+        return await self._completion.acomplete(model, messages, _own(params), request_id)
+
+    def stream(
+        self, model: str, messages: Messages, *, request_id: str | None = None,
+        raise_on_incomplete: bool = False, **params: Any,
+    ) -> StreamSession:
+        """A streamed completion. Model and param errors raise here; upstream errors on iteration."""
+        prepared = self._completion.prepare(model, messages, _own(params), request_id)
+        port = self._completion.stream_port()
+        return StreamSession(
+            lambda: port.stream(prepared.request),
+            StreamState(prepared.spec, prepared.adjustments, request_id),
+            telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
+            raise_on_incomplete=raise_on_incomplete,
+        )
+
+    def astream(
+        self, model: str, messages: Messages, *, request_id: str | None = None,
+        raise_on_incomplete: bool = False, **params: Any,
+    ) -> AsyncStreamSession:
+        """The async twin of stream(): ``async with core.astream(...) as s: async for chunk in s``."""
+        prepared = self._completion.prepare(model, messages, _own(params), request_id)
+        port = self._completion.async_stream_port()
+        return AsyncStreamSession(
+            lambda: port.astream(prepared.request),
+            StreamState(prepared.spec, prepared.adjustments, request_id),
+            telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
+            raise_on_incomplete=raise_on_incomplete,
+        )
+
+
+def _own(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in _CORE_OWNED_PARAMS}

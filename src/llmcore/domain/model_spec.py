@@ -1,0 +1,130 @@
+"""What llmcore knows about one configured model: the value every service reads."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from attrs import field, frozen
+
+from llmcore.domain.frozen_mapping import frozen_mapping
+from llmcore.domain.secret import Secret
+from llmcore.domain.usage import Prices
+
+
+@frozen(kw_only=True)
+class Capabilities:
+    """What the model accepts; the param policy and the CLI read these flags, never provider names."""
+
+    streaming: bool = True
+    reasoning: bool = False
+    tools: bool = True
+    tool_choice: bool = True
+    response_format: bool = True
+    vision: bool = False
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+
+
+@frozen(kw_only=True)
+class ParamRules:
+    """How request params are fitted to the model.
+
+    ``drop`` lists params the upstream rejects (dropped, or refused when
+    ``drop_params`` is off), ``reasons`` says why for the log; ``rename`` maps a param to the name the upstream
+    takes; ``strip_name_from_non_user`` removes ``name`` from messages whose
+    role is not ``user`` (xAI answers 400 to those).
+    """
+
+    drop: tuple[str, ...] = field(default=(), converter=tuple)
+    reasons: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
+    rename: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
+    strip_name_from_non_user: bool = False
+    drop_params: bool = True
+
+
+@frozen(kw_only=True)
+class RetryPolicy:
+    """Retries after the first try, for transient errors only; waits in seconds."""
+
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 60.0
+
+
+@frozen(kw_only=True)
+class Lifecycle:
+    """Where the model is in its provider's lifecycle."""
+
+    deprecation_date: dt.date | None = None
+    successor: str | None = None
+    served_by: str | None = None
+
+    def warning(self, today: dt.date | None = None) -> str | None:
+        """One line for operators, e.g. "retired upstream 2026-05-15, served by grok-4.3, ..."."""
+        if self.deprecation_date is None and self.served_by is None:
+            return None
+        parts = []
+        if self.deprecation_date is not None:
+            today = today or dt.date.today()
+            verb = "retired" if self.deprecation_date <= today else "retires"
+            parts.append(f"{verb} upstream {self.deprecation_date.isoformat()}")
+        if self.served_by:
+            parts.append(f"served by {self.served_by}")
+        if self.successor:
+            parts.append(f"successor {self.successor}")
+        return ", ".join(parts)
+
+
+@frozen(kw_only=True)
+class Credentials:
+    """The key and base URL as resolved, with where each came from and why it failed, if it did.
+
+    ``*_source`` names the origin (``entry (os.environ/GROK_API_KEY)``, ``env
+    GROK_API_KEY``, ``default``); ``*_problem`` is set when the reference could
+    not be resolved (file missing, variable unset); ``key_hint`` says how to
+    provide a key.
+    """
+
+    api_key: Secret | None = None
+    api_key_source: str = "none"
+    api_key_problem: str | None = None
+    base_url: str | None = None
+    base_url_source: str = "none"
+    base_url_problem: str | None = None
+    key_hint: str = "add api_key to the model entry"
+    base_url_hint: str = "add api_base to the model entry"
+
+
+@frozen(kw_only=True)
+class ModelSpec:
+    """A configured model: its public alias, where it is served, and every rule that applies to it."""
+
+    alias: str
+    upstream_model: str
+    provider: str = "openai_compatible"
+    route: str = "openai"
+    credentials: Credentials = field(factory=Credentials)
+    capabilities: Capabilities = field(factory=Capabilities)
+    param_rules: ParamRules = field(factory=ParamRules)
+    retry: RetryPolicy = field(factory=RetryPolicy)
+    timeout: float = 600.0
+    stream_timeout: float | None = None
+    prices: Prices = field(factory=Prices)
+    lifecycle: Lifecycle = field(factory=Lifecycle)
+    environments: tuple[str, ...] = field(default=(), converter=tuple)
+    extra_headers: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
+    sources: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
+
+    @property
+    def api_key(self) -> Secret | None:
+        return self.credentials.api_key
+
+    @property
+    def base_url(self) -> str | None:
+        return self.credentials.base_url
+
+    @property
+    def litellm_model(self) -> str:
+        """The model string LiteLLM routes on, e.g. ``openai/grok-code-fast-1``."""
+        return f"{self.route}/{self.upstream_model}"

@@ -1,0 +1,274 @@
+"""StreamSession: a stream that always ends cleanly, sync and async.
+
+Both sessions feed the same :class:`StreamState`, so they cannot drift
+apart. A stream that breaks, ends without a finish reason, or sends no event
+at all ends with ``complete == False`` and a warning, not a stack trace;
+errors before the first chunk propagate (the retry policy already had its go).
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Any
+
+from llmcore.domain.chat import ParamAdjustment, StreamChunk
+from llmcore.domain.errors import StreamIncompleteError, UpstreamError
+from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.usage import Usage
+from llmcore.ports.telemetry import Telemetry
+
+INCOMPLETE_MESSAGES = {
+    "connection_lost": "the upstream connection broke before the stream finished",
+    "no_finish_reason": "the upstream stream ended without a finish reason",
+    "no_events": "the upstream stream sent no events",
+}
+
+
+class StreamState:
+    """What a stream has produced so far; judges completeness at the end."""
+
+    def __init__(self, spec: ModelSpec, adjustments: tuple[ParamAdjustment, ...], request_id: str | None) -> None:
+        self.spec = spec
+        self.adjustments = adjustments
+        self.request_id = request_id
+        self.content_parts: list[str] = []
+        self.reasoning_parts: list[str] = []
+        self.tool_calls: list[Any] = []
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.model = ""
+        self.id = ""
+        self.warnings: list[str] = []
+        self.complete = False
+        self.started = False
+        self.finished = False
+        self.incomplete_reason: str | None = None
+        self._saw_anything = False
+
+    def feed(self, chunk: StreamChunk) -> StreamChunk | None:
+        """Record ``chunk``; return it if the caller should see it."""
+        self.started = True
+        self.model = chunk.model or self.model
+        self.id = chunk.id or self.id
+        if chunk.role or chunk.content or chunk.reasoning_content or chunk.tool_calls or chunk.usage:
+            self._saw_anything = True
+        if chunk.usage is not None:
+            self.usage = chunk.usage.priced(self.spec.prices)
+        if chunk.finish_reason:
+            self.finish_reason = chunk.finish_reason
+        if chunk.content:
+            self.content_parts.append(chunk.content)
+        if chunk.reasoning_content:
+            self.reasoning_parts.append(chunk.reasoning_content)
+        self.tool_calls.extend(chunk.tool_calls)
+        if chunk.usage is not None and not chunk.content and not chunk.reasoning_content:
+            return None  # the usage chunk: collected, not a delta
+        return None if chunk.is_empty else chunk
+
+    def end(self, error: UpstreamError | None = None) -> str | None:
+        """Judge the finished stream; returns the incomplete reason, if any."""
+        self.finished = True
+        if error is not None:
+            reason = getattr(error, "reason", None) or "connection_lost"
+        elif not self._saw_anything:
+            reason = "no_events"
+        elif self.finish_reason is None:
+            reason = "no_finish_reason"
+        else:
+            self.complete = True
+            return None
+        self.incomplete_reason = reason
+        self.warnings.append(f"stream incomplete: {INCOMPLETE_MESSAGES.get(reason, reason)}")
+        return reason
+
+
+class _SessionBase:
+    def __init__(
+        self,
+        state: StreamState,
+        telemetry: Telemetry,
+        clock: Callable[[], float],
+        started: float,
+        raise_on_incomplete: bool,
+    ) -> None:
+        self._state = state
+        self._telemetry = telemetry
+        self._clock = clock
+        self._started = started
+        self._raise_on_incomplete = raise_on_incomplete
+        self._reported = False
+
+    # What callers read after (or during) iteration.
+    @property
+    def text(self) -> str:
+        return "".join(self._state.content_parts)
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self._state.reasoning_parts)
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._state.usage
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._state.finish_reason
+
+    @property
+    def complete(self) -> bool:
+        return self._state.complete
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self._state.warnings)
+
+    @property
+    def adjustments(self) -> tuple[ParamAdjustment, ...]:
+        return self._state.adjustments
+
+    @property
+    def model(self) -> str:
+        return self._state.model
+
+    @property
+    def tool_calls(self) -> tuple[Any, ...]:
+        return tuple(self._state.tool_calls)
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self._state.spec
+
+    @property
+    def request_id(self) -> str | None:
+        return self._state.request_id
+
+    @property
+    def incomplete_reason(self) -> str | None:
+        return self._state.incomplete_reason
+
+    def _on_error(self, error: UpstreamError) -> None:
+        """Before the first chunk an error propagates; after it, the stream ends incomplete."""
+        if not self._state.started:
+            self._state.finished = True
+            self._telemetry.upstream_failed(self._state.spec, error, self._state.request_id)
+            self._report(outcome=type(error).__name__)
+            raise error
+        self._conclude(error)
+
+    def _conclude(self, error: UpstreamError | None = None) -> None:
+        state = self._state
+        reason = state.end(error)
+        if reason is not None:
+            detail = str(error) if error is not None else INCOMPLETE_MESSAGES[reason]
+            self._telemetry.stream_incomplete(state.spec, reason, detail, state.request_id)
+        self._report(outcome="ok" if reason is None else "incomplete")
+        if reason is not None and self._raise_on_incomplete:
+            raise StreamIncompleteError(
+                INCOMPLETE_MESSAGES[reason], reason=reason, provider=state.spec.provider,
+                model=state.spec.upstream_model,
+            )
+
+    def _report(self, outcome: str) -> None:
+        if self._reported:
+            return
+        self._reported = True
+        state = self._state
+        self._telemetry.request_finished(
+            state.spec, outcome=outcome, seconds=self._clock() - self._started, usage=state.usage,
+            stream=True, request_id=state.request_id,
+        )
+
+    def _closed_early(self) -> None:
+        if not self._state.finished:
+            self._state.finished = True
+            self._state.warnings.append("stream closed by the caller before it finished")
+            self._report(outcome="cancelled")
+
+
+class StreamSession(_SessionBase):
+    """A sync stream: iterate it for chunks; use it as a context manager to close the upstream on exit."""
+
+    def __init__(self, open_stream: Callable[[], Iterator[StreamChunk]], state: StreamState, **kwargs: Any) -> None:
+        super().__init__(state, **kwargs)
+        self._open = open_stream
+        self._upstream: Iterator[StreamChunk] | None = None
+
+    def __iter__(self) -> Iterator[StreamChunk]:
+        return self
+
+    def __next__(self) -> StreamChunk:
+        while not self._state.finished:
+            if self._upstream is None:
+                self._upstream = self._open()
+            try:
+                chunk = next(self._upstream)
+            except StopIteration:
+                self._conclude()
+                break
+            except UpstreamError as error:
+                self._on_error(error)
+                break
+            visible = self._state.feed(chunk)
+            if visible is not None:
+                return visible
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop reading and close the upstream stream."""
+        upstream, self._upstream = self._upstream, None
+        if upstream is not None and hasattr(upstream, "close"):
+            upstream.close()
+        self._closed_early()
+
+    def __enter__(self) -> StreamSession:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncStreamSession(_SessionBase):
+    """The async twin of StreamSession: ``async for`` and ``async with``."""
+
+    def __init__(
+        self, open_stream: Callable[[], AsyncIterator[StreamChunk]], state: StreamState, **kwargs: Any
+    ) -> None:
+        super().__init__(state, **kwargs)
+        self._open = open_stream
+        self._upstream: AsyncIterator[StreamChunk] | None = None
+
+    def __aiter__(self) -> AsyncIterator[StreamChunk]:
+        return self
+
+    async def __anext__(self) -> StreamChunk:
+        while not self._state.finished:
+            if self._upstream is None:
+                self._upstream = self._open()
+            try:
+                chunk = await self._upstream.__anext__()
+            except StopAsyncIteration:
+                self._conclude()
+                break
+            except UpstreamError as error:
+                self._on_error(error)
+                break
+            visible = self._state.feed(chunk)
+            if visible is not None:
+                return visible
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Stop reading and close the upstream stream."""
+        upstream, self._upstream = self._upstream, None
+        if upstream is not None and hasattr(upstream, "aclose"):
+            await upstream.aclose()
+        self._closed_early()
+
+    async def __aenter__(self) -> AsyncStreamSession:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()

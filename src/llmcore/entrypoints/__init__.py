@@ -1,0 +1,1 @@
+"""Entrypoints: thin shells (CLI, proxy) over the library."""

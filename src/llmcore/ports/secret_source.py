@@ -1,0 +1,32 @@
+"""Resolving credential references such as ``os.environ/NAME`` and ``file:/path``."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from attrs import frozen
+
+from llmcore.domain.secret import Secret
+
+
+@frozen(kw_only=True)
+class Resolved:
+    """The outcome of resolving one reference.
+
+    ``value`` is None when it could not be resolved; then ``problem`` says why
+    (naming the reference, never a value). ``is_set`` is False only when the
+    reference points at something absent that a lower precedence level may
+    fill (an unset variable looked up by name, not by an explicit reference).
+    """
+
+    value: Secret | None
+    source: str
+    problem: str | None = None
+    is_set: bool = True
+
+
+class SecretSource(Protocol):
+    """Resolves references to secrets: literals, ``os.environ/NAME``, ``file:/path``."""
+
+    def resolve(self, reference: str, *, field_name: str) -> Resolved: ...
+
+    def env(self, name: str) -> Resolved: ...

@@ -1,0 +1,40 @@
+"""Where the core reports what happened, for logs and metrics."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from llmcore.domain.chat import ParamAdjustment
+from llmcore.domain.errors import UpstreamError
+from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.usage import Usage
+
+
+class Telemetry(Protocol):
+    """Receives events; must never raise and never block for long.
+
+    ``outcome`` is ``ok`` or the error class name. Implementations mask
+    secrets before anything is emitted.
+    """
+
+    def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None: ...
+
+    def retrying(
+        self, spec: ModelSpec, attempt: int, wait: float, error: UpstreamError, request_id: str | None
+    ) -> None: ...
+
+    def upstream_failed(self, spec: ModelSpec, error: UpstreamError, request_id: str | None) -> None: ...
+
+    def stream_incomplete(self, spec: ModelSpec, reason: str, detail: str, request_id: str | None) -> None: ...
+
+    def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None: ...
+
+    def request_finished(
+        self,
+        spec: ModelSpec,
+        *,
+        outcome: str,
+        seconds: float,
+        usage: Usage | None,
+        stream: bool,
+        request_id: str | None,
+    ) -> None: ...
