@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from attrs import frozen
+
 from llmcore.adapters.env_file_secrets import EnvFileSecretSource
 from llmcore.adapters.retrying_completion import RetryingCompletion
 from llmcore.adapters.yaml_config import LoadedConfig, load_catalog, load_file
@@ -41,6 +43,40 @@ def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> 
     return load_file(found, secrets) if found is not None else load_catalog(secrets)
 
 
+@frozen(kw_only=True)
+class Runtime:
+    """A Core with the telemetry adapters an application (CLI, proxy) reads from: metrics, log secrets."""
+
+    core: Core
+    metrics: Any
+    logs: Any
+
+
+def build_runtime(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Runtime:
+    """Like build(), with Loguru and Prometheus telemetry the caller can reach (``/metrics``, smoke)."""
+    from llmcore.adapters.loguru_telemetry import LoguruTelemetry
+    from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
+    from llmcore.adapters.recording_telemetry import FanoutTelemetry
+
+    env = dict(os.environ if env is None else env)
+    config = load_config(path, env)
+    secrets = [s.api_key for s in config.specs if s.api_key is not None]
+    if config.master_key is not None:
+        secrets.append(config.master_key)
+    logs = LoguruTelemetry(secrets=secrets)
+    metrics = PrometheusTelemetry()
+    core = build(path, env, telemetry=FanoutTelemetry(logs, metrics), config=config, **overrides)
+    for status in core.models():
+        metrics.model_available(status.alias, status.available)
+        if not status.available:
+            logs.model_unavailable(status.alias, status.reason or "")
+    return Runtime(core=core, metrics=metrics, logs=logs)
+
+
 def build(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -50,6 +86,7 @@ def build(
     sleep: Callable[[float], None] | None = None,
     async_sleep: Callable[[float], Awaitable[None]] | None = None,
     retry: bool = True,
+    config: LoadedConfig | None = None,
 ) -> Core:
     """A Core from the config at ``path`` (see discover_config) and ``env`` (default: os.environ).
 
@@ -57,7 +94,7 @@ def build(
     it is still wrapped in the retry policy unless ``retry`` is False.
     """
     env = dict(os.environ if env is None else env)
-    config = load_config(path, env)
+    config = config or load_config(path, env)
     registry = ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
     if telemetry is None:
         telemetry = default_telemetry(registry)
