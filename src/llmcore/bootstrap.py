@@ -112,7 +112,8 @@ def build(
     )
     settings = CoreSettings(
         source=config.source, master_key=config.master_key, master_key_problem=config.master_key_problem,
-        environment=registry.environment,
+        environment=registry.environment, health_checks=config.health_checks,
+        health_check_interval=config.health_check_interval, max_request_size_mb=config.max_request_size_mb,
     )
     return Core(registry, service, settings)
 

@@ -108,6 +108,10 @@ class LiteLLMSettings:
 @define
 class GeneralSettings:
     master_key: str | None = None
+    # LiteLLM proxy names, same meaning: the proxy's optional background probe and body limit.
+    background_health_checks: bool | None = None
+    health_check_interval: float | None = None
+    max_request_size_mb: float | None = None
 
 
 # --- Keys LiteLLM's proxy accepts that llmcore does not use -------------------
@@ -145,7 +149,7 @@ LITELLM_ONLY_KEYS: Mapping[str, frozenset[str]] = {
         "database_url", "database_connection_pool_limit", "database_connection_timeout", "alerting",
         "alerting_threshold", "proxy_batch_write_at", "disable_spend_logs", "store_model_in_db",
         "master_key_ttl", "allowed_routes", "public_routes", "enable_jwt_auth", "litellm_jwtauth",
-        "background_health_checks", "health_check_interval", "health_check_details", "ui_access_mode",
+        "health_check_details", "ui_access_mode",
         "disable_master_key_return", "custom_auth", "max_parallel_requests", "global_max_parallel_requests",
         "infer_model_from_keys", "forward_client_headers_to_llm_api", "maximum_spend_logs_retention_period",
     }),

@@ -36,6 +36,9 @@ class LoadedConfig:
     specs: tuple[ModelSpec, ...]
     master_key: Secret | None = None
     master_key_problem: str | None = None
+    health_checks: bool = False
+    health_check_interval: float = 300.0
+    max_request_size_mb: float = 1.0
     warnings: tuple[str, ...] = ()
 
 
@@ -82,12 +85,29 @@ def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
             specs.append(spec)
 
     master_key, master_problem = _master_key(general, secrets)
+    proxy = _proxy_settings(general, problems)
     if problems:
         raise ConfigError(problems, source=source)
     return LoadedConfig(
         source=source, specs=tuple(specs), master_key=master_key, master_key_problem=master_problem,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), **proxy,
     )
+
+
+def _proxy_settings(general: schema.GeneralSettings | None, problems: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if general is None:
+        return settings
+    if general.background_health_checks is not None:
+        settings["health_checks"] = general.background_health_checks
+    for name, value in (("health_check_interval", general.health_check_interval),
+                        ("max_request_size_mb", general.max_request_size_mb)):
+        if value is None:
+            continue
+        if value <= 0:
+            problems.append(f"general_settings.{name}: must be a positive number, got {value}")
+        settings[name] = value
+    return settings
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

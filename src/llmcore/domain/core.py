@@ -27,6 +27,9 @@ class CoreSettings:
     master_key: Secret | None = None
     master_key_problem: str | None = None
     environment: str | None = None
+    health_checks: bool = False
+    health_check_interval: float = 300.0
+    max_request_size_mb: float = 1.0
 
 
 class Core:
