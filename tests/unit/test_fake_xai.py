@@ -443,6 +443,16 @@ def test_client_that_leaves_mid_stream_is_marked_disconnected(
     assert server.requests[0].disconnected
 
 
+def test_stream_client_that_gives_up_during_a_slow_start_is_marked_disconnected(
+    server: FakeXAIServer
+) -> None:
+    server.script(Fault.slow(5))
+    with httpx.Client(base_url=server.base_url, headers=AUTH, timeout=0.1) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            http.post("/chat/completions", json=STREAM)
+    assert server.wait_for_disconnect()
+
+
 # --- lifecycle --------------------------------------------------------------------------------
 
 def test_lifecycle_start_stop_and_base_url() -> None:
