@@ -199,9 +199,9 @@ class StreamSession(_SessionBase):
 
     def __next__(self) -> StreamChunk:
         while not self._state.finished:
-            if self._upstream is None:
-                self._upstream = self._open()
             try:
+                if self._upstream is None:
+                    self._upstream = self._open()
                 chunk = next(self._upstream)
             except StopIteration:
                 self._conclude()
@@ -244,9 +244,9 @@ class AsyncStreamSession(_SessionBase):
 
     async def __anext__(self) -> StreamChunk:
         while not self._state.finished:
-            if self._upstream is None:
-                self._upstream = self._open()
             try:
+                if self._upstream is None:
+                    self._upstream = self._open()
                 chunk = await self._upstream.__anext__()
             except StopAsyncIteration:
                 self._conclude()
