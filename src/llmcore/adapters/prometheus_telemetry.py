@@ -1,0 +1,157 @@
+"""Telemetry as Prometheus metrics, in a registry of this adapter's own.
+
+Never the global default registry: two Cores in one process (two services,
+two tests) would otherwise collide on metric names or mix their counts. The
+proxy serves ``render()`` at ``GET /metrics``.
+
+Metric names are a contract (docs/operations.md lists them); ``model`` is
+the configured alias, so the label set stays as small as the config. Every
+label value is masked like a log line, since a label must never carry a key.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from llmcore.adapters.loguru_telemetry import never_raises
+from llmcore.domain.chat import ParamAdjustment
+from llmcore.domain.errors import UpstreamError
+from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.redaction import redact
+from llmcore.domain.secret import Secret
+from llmcore.domain.usage import Usage
+
+# An LLM call takes from tens of milliseconds (an error, a cached answer) to
+# minutes (a long reasoning stream), so the buckets span both.
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
+# What the proxy adds on top of the upstream call: sub-millisecond when healthy.
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05)
+
+# Long enough for any model id or class name; short enough that a stray
+# upstream string cannot bloat every scrape.
+_LABEL_LIMIT = 120
+
+TOKEN_KINDS = ("prompt", "completion", "reasoning", "cached")
+
+
+class PrometheusTelemetry:
+    """The Telemetry port as Prometheus counters, histograms and gauges; ``render()`` is the scrape body."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None, *,
+                 secrets: Iterable[Secret | str | None] = ()) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._secrets: tuple[Secret | str, ...] = tuple(s for s in secrets if s)
+        r = self.registry
+        self.requests_total = Counter(
+            "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled or the error "
+            "class) and whether they streamed.", ["model", "outcome", "stream"], registry=r)
+        self.request_duration_seconds = Histogram(
+            "llmcore_request_duration_seconds", "Time from request to the last byte, upstream included.",
+            ["model", "stream"], buckets=DURATION_BUCKETS, registry=r)
+        self.retries_total = Counter(
+            "llmcore_retries_total", "Retries after a transient upstream error, by error class.",
+            ["model", "error"], registry=r)
+        self.upstream_errors_total = Counter(
+            "llmcore_upstream_errors_total", "Requests that failed upstream after any retries, by HTTP status "
+            "(none when there was no response) and error class.", ["model", "status", "error"], registry=r)
+        self.param_adjustments_total = Counter(
+            "llmcore_param_adjustments_total", "Request params dropped, renamed or transformed for the model.",
+            ["model", "param", "action"], registry=r)
+        self.stream_incomplete_total = Counter(
+            "llmcore_stream_incomplete_total", "Streams that broke or ended without a finish reason.",
+            ["model", "reason"], registry=r)
+        self.model_mismatch_total = Counter(
+            "llmcore_model_mismatch_total", "Responses served by another model than the one configured.",
+            ["model", "served_by"], registry=r)
+        self.tokens_total = Counter(
+            "llmcore_tokens_total", "Tokens by kind: prompt, completion (without reasoning), reasoning, cached.",
+            ["model", "kind"], registry=r)
+        self.cost_usd_total = Counter(
+            "llmcore_cost_usd_total", "Cost in USD, by source: upstream (the provider's figure) or prices "
+            "(computed from the configured prices).", ["model", "source"], registry=r)
+        self.availability = Gauge(
+            "llmcore_model_available", "1 when the model can serve, 0 when it is configured but unavailable.",
+            ["model"], registry=r)
+        self.overhead_seconds = Histogram(
+            "llmcore_overhead_seconds", "Time the proxy spends on a request outside the upstream call.",
+            ["route"], buckets=OVERHEAD_BUCKETS, registry=r)
+
+    @property
+    def secrets(self) -> tuple[Secret | str, ...]:
+        return self._secrets
+
+    def add_secrets(self, secrets: Iterable[Secret | str | None]) -> None:
+        """Mask these in label values too from now on (e.g. the proxy's master key)."""
+        self._secrets = self._secrets + tuple(s for s in secrets if s)
+
+    def _label(self, value: object) -> str:
+        text = "none" if value is None else str(value)
+        return redact(text, self._secrets)[:_LABEL_LIMIT]
+
+    def _model(self, spec: ModelSpec) -> str:
+        return self._label(spec.alias)
+
+    @never_raises
+    def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None:
+        self.param_adjustments_total.labels(
+            self._model(spec), self._label(adjustment.param), self._label(adjustment.action)).inc()
+
+    @never_raises
+    def retrying(
+        self, spec: ModelSpec, attempt: int, wait: float, error: UpstreamError, request_id: str | None
+    ) -> None:
+        self.retries_total.labels(self._model(spec), self._label(type(error).__name__)).inc()
+
+    @never_raises
+    def upstream_failed(self, spec: ModelSpec, error: UpstreamError, request_id: str | None) -> None:
+        status = self._label(getattr(error, "status_code", None))
+        self.upstream_errors_total.labels(self._model(spec), status, self._label(type(error).__name__)).inc()
+
+    @never_raises
+    def stream_incomplete(self, spec: ModelSpec, reason: str, detail: str, request_id: str | None) -> None:
+        self.stream_incomplete_total.labels(self._model(spec), self._label(reason)).inc()
+
+    @never_raises
+    def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None:
+        self.model_mismatch_total.labels(self._model(spec), self._label(served_by)).inc()
+
+    @never_raises
+    def request_finished(
+        self, spec: ModelSpec, *, outcome: str, seconds: float, usage: Usage | None, stream: bool,
+        request_id: str | None,
+    ) -> None:
+        model = self._model(spec)
+        streamed = "true" if stream else "false"
+        self.requests_total.labels(model, self._label(outcome), streamed).inc()
+        self.request_duration_seconds.labels(model, streamed).observe(max(float(seconds), 0.0))
+        if usage is None:
+            return
+        counts = (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens, usage.cached_tokens)
+        for kind, count in zip(TOKEN_KINDS, counts):
+            if count > 0:
+                self.tokens_total.labels(model, kind).inc(count)
+        if usage.cost_usd is not None and usage.cost_usd > 0:
+            self.cost_usd_total.labels(model, self._label(usage.cost_source)).inc(usage.cost_usd)
+
+    @never_raises
+    def model_available(self, alias: str, available: bool) -> None:
+        self.availability.labels(self._label(alias)).set(1 if available else 0)
+
+    @never_raises
+    def model_unavailable(self, alias: str, reason: str) -> None:
+        self.availability.labels(self._label(alias)).set(0)
+
+    @never_raises
+    def config_warning(self, message: str) -> None:
+        """Nothing to count; present so a FanoutTelemetry over logs and metrics passes warnings on."""
+
+    @never_raises
+    def observe_overhead(self, route: str, seconds: float) -> None:
+        self.overhead_seconds.labels(self._label(route)).observe(max(float(seconds), 0.0))
+
+    def render(self) -> bytes:
+        """The registry in the Prometheus text format, for ``GET /metrics`` (send with ``content_type``)."""
+        return generate_latest(self.registry)
