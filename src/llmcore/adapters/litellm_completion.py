@@ -1,0 +1,103 @@
+"""LiteLLMCompletion: the completion port over ``litellm.completion`` / ``acompletion`` (the Grok adapter).
+
+One attempt per call (RetryingCompletion owns retries), every LiteLLM call
+inside the error-translation boundary, so only UpstreamError subclasses
+leave. The adapter holds no state: the request carries its resolved
+ModelSpec, key and base URL included, and each call builds fresh kwargs.
+
+Streams are generators: nothing is sent until the first ``next()``, so an
+error LiteLLM raises at call time (a 429 on ``stream=True``) surfaces from
+the first ``next()``; closing the generator closes LiteLLM's stream wrapper,
+which closes the upstream HTTP response.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from llmcore.adapters.litellm_convert import call_kwargs, to_chunk, to_response
+from llmcore.adapters.litellm_errors import translating
+from llmcore.adapters.litellm_runtime import close_sync_clients, is_loaded, litellm_module
+from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
+
+
+class LiteLLMCompletion:
+    """Implements CompletionPort and AsyncCompletionPort for OpenAI-compatible providers through LiteLLM."""
+
+    def warm_up(self) -> None:
+        """Import LiteLLM now (~3 s) rather than inside the first request, e.g. before a server takes traffic."""
+        litellm_module()
+
+    def close(self) -> None:
+        """Close the sync HTTP clients LiteLLM cached (process-wide) and forget them; a later call opens anew."""
+        close_sync_clients()
+
+    async def aclose(self) -> None:
+        """Close LiteLLM's cached async HTTP clients, while the event loop that used them still runs.
+
+        LiteLLM keeps one client per event loop, process-wide (not per adapter), so call this when the
+        loop is about to end (the proxy's cleanup, the end of ``asyncio.run``); otherwise their
+        connections are reported unclosed when the garbage collector finds them.
+        """
+        if is_loaded():
+            await litellm_module().close_litellm_async_clients()
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        with translating(request.spec, request.spec.timeout):
+            response = litellm_module().completion(**call_kwargs(request, stream=False))
+            return to_response(response)
+
+    async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        with translating(request.spec, request.spec.timeout):
+            response = await litellm_module().acompletion(**call_kwargs(request, stream=False))
+            return to_response(response)
+
+    def stream(self, request: ChatRequest) -> Iterator[StreamChunk]:
+        return self._stream(request)
+
+    def astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        return self._astream(request)
+
+    @staticmethod
+    def _stream(request: ChatRequest) -> Iterator[StreamChunk]:
+        spec = request.spec
+        upstream: Any = None
+        try:
+            with translating(spec, spec.stream_timeout or spec.timeout):
+                upstream = litellm_module().completion(**call_kwargs(request, stream=True))
+                served = ""
+                for chunk in upstream:
+                    converted = to_chunk(chunk, served)
+                    served = converted.model
+                    yield converted
+        finally:
+            if upstream is not None:
+                _close(upstream)
+
+    @staticmethod
+    async def _astream(request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        spec = request.spec
+        upstream: Any = None
+        try:
+            with translating(spec, spec.stream_timeout or spec.timeout):
+                upstream = await litellm_module().acompletion(**call_kwargs(request, stream=True))
+                served = ""
+                async for chunk in upstream:
+                    converted = to_chunk(chunk, served)
+                    served = converted.model
+                    yield converted
+        finally:
+            if upstream is not None:
+                await _aclose(upstream)
+
+
+def _close(upstream: Any) -> None:
+    # Closing is cleanup: an error here must not replace the error (or the normal end) that got us here.
+    with contextlib.suppress(Exception):
+        upstream.close()
+
+
+async def _aclose(upstream: Any) -> None:
+    with contextlib.suppress(Exception):
+        await upstream.aclose()

@@ -1,0 +1,180 @@
+"""Pure conversions between llmcore's values and LiteLLM's: the kwargs of one call, and its answers.
+
+Nothing here imports LiteLLM: its answers are read by attribute, so the
+functions take LiteLLM's pydantic objects and plain test doubles alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
+from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
+from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.usage import Usage
+
+# The kwargs llmcore owns on every call; a request param of the same name never overrides them.
+OWNED_KWARGS = frozenset({
+    "model", "messages", "api_key", "api_base", "base_url", "timeout", "max_retries", "num_retries",
+    "extra_headers", "stream", "stream_options", "input_cost_per_token", "output_cost_per_token",
+})
+
+
+def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    """The kwargs of one ``litellm.completion`` / ``acompletion`` call for ``request``.
+
+    ``api_key`` and ``api_base`` are always explicit: left out, LiteLLM sends
+    ``OPENAI_API_KEY`` to ``OPENAI_BASE_URL`` (FACTS.md section 0.9).
+    ``max_retries=0`` turns the OpenAI SDK's hidden retries off; the retry
+    policy owns retries. Every container is fresh, so nothing LiteLLM does
+    to one call's dicts reaches the request or another call.
+    """
+    spec = request.spec
+    key, base_url = _credentials(spec)
+    headers = {str(k): str(v) for k, v in spec.extra_headers.items()}
+    if request.request_id:
+        headers["x-request-id"] = request.request_id
+    kwargs: dict[str, Any] = {k: _plain(v) for k, v in request.params.items() if k not in OWNED_KWARGS}
+    kwargs.update(
+        model=spec.litellm_model,
+        messages=_plain(request.messages_as_dicts()),
+        api_key=key,
+        api_base=base_url,
+        timeout=(spec.stream_timeout or spec.timeout) if stream else spec.timeout,
+        max_retries=0,
+        extra_headers=headers,
+    )
+    if stream:
+        kwargs.update(stream=True, stream_options={"include_usage": True})
+    if spec.prices.known:
+        # Saves LiteLLM a failing price-map search per call (~13 %, FACTS.md section 7); it
+        # only changes LiteLLM's own response_cost, which llmcore does not read.
+        kwargs.update(input_cost_per_token=spec.prices.input_per_token,
+                      output_cost_per_token=spec.prices.output_per_token)
+    return kwargs
+
+
+def _credentials(spec: ModelSpec) -> tuple[str, str]:
+    # The registry refuses such a model before it gets here; this guards the key from ever being None.
+    if spec.api_key is None or not spec.api_key.reveal():
+        raise UpstreamAuthError(
+            f"no API key configured for {spec.alias}", provider=spec.provider, model=spec.upstream_model,
+            hint=spec.credentials.key_hint,
+        )
+    if not spec.base_url:
+        raise InvalidRequestError(
+            f"no base URL configured for {spec.alias}", provider=spec.provider, model=spec.upstream_model,
+            hint=spec.credentials.base_url_hint,
+        )
+    return spec.api_key.reveal(), spec.base_url
+
+
+def _plain(value: Any) -> Any:
+    """A fresh, JSON-ready copy: mappings to dicts, sequences to lists (read-only mappings included)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- Answers -------------------------------------------------------------------------------------
+
+def to_response(response: Any) -> ChatResponse:
+    """A non-streamed LiteLLM ``ModelResponse`` as a ChatResponse; usage and ticks as the upstream sent them."""
+    choices = getattr(response, "choices", None) or []
+    choice = choices[0] if choices else None
+    message = getattr(choice, "message", None)
+    raw_usage = getattr(response, "usage", None)
+    return ChatResponse(
+        content=getattr(message, "content", None),
+        reasoning_content=getattr(message, "reasoning_content", None) or None,
+        tool_calls=tuple(_dump(call) for call in (getattr(message, "tool_calls", None) or ())),
+        finish_reason=getattr(choice, "finish_reason", None) or None,
+        model=served_model(response),
+        id=getattr(response, "id", None) or "",
+        usage=to_usage(raw_usage) or Usage(),
+        cost_in_usd_ticks=cost_in_usd_ticks(raw_usage),
+    )
+
+
+def to_chunk(chunk: Any, served: str = "") -> StreamChunk:
+    """One LiteLLM stream chunk as a StreamChunk; ``served`` is the serving model an earlier chunk named.
+
+    Usage is kept only when it is real: LiteLLM's own chunks for a stream
+    with no events carry none or all zeros, and must not look like output.
+    Its streaming ``total_tokens`` (prompt + completion, reasoning lost) is
+    never read; Usage computes the total itself.
+    """
+    choices = getattr(chunk, "choices", None) or []
+    choice = choices[0] if choices else None
+    delta = getattr(choice, "delta", None)
+    return StreamChunk(
+        content=getattr(delta, "content", None) or None,
+        reasoning_content=getattr(delta, "reasoning_content", None) or None,
+        tool_calls=tuple(_dump(call) for call in (getattr(delta, "tool_calls", None) or ())),
+        finish_reason=getattr(choice, "finish_reason", None) or None,
+        role=getattr(delta, "role", None) or None,
+        model=served_model(chunk, served),
+        id=getattr(chunk, "id", None) or "",
+        usage=to_usage(getattr(chunk, "usage", None)),
+    )
+
+
+def served_model(answer: Any, served: str = "") -> str:
+    """The model the upstream says answered.
+
+    On streams LiteLLM overwrites ``chunk.model`` with the requested name and
+    keeps the upstream's in ``_hidden_params["provider_response_model"]``,
+    except on the final usage chunk: there ``served`` (from earlier chunks) wins.
+    """
+    hidden = getattr(answer, "_hidden_params", None)
+    if isinstance(hidden, Mapping) and hidden.get("provider_response_model"):
+        return str(hidden["provider_response_model"])
+    return served or getattr(answer, "model", None) or ""
+
+
+def to_usage(raw: Any) -> Usage | None:
+    """Normalised usage, or None when there is none or it is all zeros (LiteLLM's invention)."""
+    if raw is None:
+        return None
+    usage = Usage(
+        prompt_tokens=_count(_field(raw, "prompt_tokens")),
+        completion_tokens=_count(_field(raw, "completion_tokens")),
+        reasoning_tokens=_count(_field(_field(raw, "completion_tokens_details"), "reasoning_tokens")),
+        cached_tokens=_count(_field(_field(raw, "prompt_tokens_details"), "cached_tokens")),
+    )
+    if not (usage.prompt_tokens or usage.completion_tokens or usage.reasoning_tokens):
+        return None
+    return usage
+
+
+def cost_in_usd_ticks(raw: Any) -> int | None:
+    """xAI's exact cost, which LiteLLM passes through on non-streamed ``openai/`` answers (as an extra field)."""
+    ticks = _field(raw, "cost_in_usd_ticks")
+    if isinstance(ticks, bool) or not isinstance(ticks, (int, float)):
+        return None
+    return int(ticks)
+
+
+def _field(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _dump(call: Any) -> dict[str, Any]:
+    """A tool call (or tool-call delta) as a plain dict, without LiteLLM's None-valued padding."""
+    if isinstance(call, Mapping):
+        raw = dict(call)
+    elif hasattr(call, "model_dump"):
+        raw = call.model_dump()
+    else:
+        raw = dict(vars(call))
+    return {k: _plain(v) for k, v in raw.items() if v is not None}
