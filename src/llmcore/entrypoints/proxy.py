@@ -1,0 +1,180 @@
+"""The OpenAI-compatible HTTP proxy (aiohttp.web): parse, call the Core, render. Nothing else.
+
+Routes: ``POST /v1/chat/completions`` (and ``/chat/completions``), ``GET /v1/models``,
+``GET /health`` (liveness), ``GET /health/readiness`` (per-model availability,
+never a paid call unless the optional probe is on), ``GET /metrics``.
+
+Master key: when ``general_settings.master_key`` is set, every route except the
+two health routes needs ``Authorization: Bearer <master key>``, ``/metrics``
+included (metrics name the models and their traffic; Prometheus sends the key
+with ``authorization: {credentials: ...}`` in its scrape config). The header is
+compared in constant time, never logged and never forwarded: the upstream call
+is built by the Core from the model's own key.
+
+Request id: ``x-request-id`` from the client when it is at most 128 characters
+of ``[A-Za-z0-9._-]``, else a fresh ``uuid4().hex``; passed to the Core, bound
+to every log line of the request, returned on every response.
+
+``x-llmcore-overhead-ms`` (also the overhead histogram): the time the proxy
+spent on a chat request outside the Core's call. For a JSON answer, the
+handler's time up to the response minus the time awaiting ``core.acomplete``;
+for a stream, the time to the first byte minus the time awaiting the first
+chunk. The Core's own work (param policy, LiteLLM's request building) sits
+inside the awaited call, so it counts as upstream here.
+
+Shutdown: SIGTERM or SIGINT stops accepting, gives in-flight requests
+``grace_seconds`` to finish, closes LiteLLM's pooled clients and returns (exit 0).
+
+This module is the application and its lifecycle; the handlers are in
+``proxy_handlers``, body parsing in ``proxy_request``, SSE in
+``proxy_streaming``, readiness and the probe in ``proxy_health``, the wire
+shapes and the error table in ``openai_wire``.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import suppress
+
+from aiohttp import web
+from loguru import logger
+
+from llmcore.adapters.log_setup import add_secrets
+from llmcore.bootstrap import Runtime
+from llmcore.domain.errors import ConfigError
+from llmcore.domain.secret import Secret
+from llmcore.entrypoints.proxy_handlers import CHAT_ROUTE, ProxyHandlers
+from llmcore.entrypoints.proxy_health import ModelHealth
+
+__all__ = ["create_app", "run", "serve"]
+
+
+def known_secrets(runtime: Runtime) -> list[Secret | str]:
+    found: list[Secret | str] = [s for s in runtime.core.registry.secrets() if isinstance(s, Secret)]
+    if runtime.core.settings.master_key is not None:
+        found.append(runtime.core.settings.master_key)
+    return found
+
+
+def refuse_unreadable_master_key(runtime: Runtime) -> None:
+    """A master key that is configured but unreadable (its env var unset) must not mean an open proxy."""
+    problem = runtime.core.settings.master_key_problem
+    if problem:
+        raise ConfigError(f"general_settings.master_key: {problem}; the proxy will not start without it")
+
+
+def create_app(runtime: Runtime, *, secrets: Iterable[Secret | str] | None = None) -> web.Application:
+    """The proxy application. Refuses (ConfigError) when the configured master key cannot be read: fail closed."""
+    refuse_unreadable_master_key(runtime)
+    handlers = ProxyHandlers(runtime, known_secrets(runtime) if secrets is None else secrets)
+    # The handler checks Content-Length itself (to answer an OpenAI-shaped 413); aiohttp's limit
+    # catches bodies sent without one. aiohttp refuses a body *equal* to its limit, hence the + 1.
+    app = web.Application(client_max_size=handlers.max_bytes + 1)
+    app.router.add_post(CHAT_ROUTE, handlers.chat_completions)
+    app.router.add_post("/chat/completions", handlers.chat_completions)
+    app.router.add_get("/v1/models", handlers.list_models)
+    app.router.add_get("/health", handlers.liveness)
+    app.router.add_get("/health/readiness", handlers.readiness)
+    app.router.add_get("/metrics", handlers.metrics)
+    app.router.add_route("*", "/{tail:.*}", handlers.not_found)
+    app.cleanup_ctx.append(_probe_context(handlers.health))
+    app.on_cleanup.append(_close_upstream_clients)
+    return app
+
+
+async def _close_upstream_clients(app: web.Application) -> None:
+    # LiteLLM pools its HTTP clients per event loop, process-wide; they must close while this loop runs.
+    from llmcore.adapters.litellm_completion import LiteLLMCompletion
+
+    await LiteLLMCompletion().aclose()
+
+
+def _probe_context(health: ModelHealth) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def probe_running(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(health.run_forever()) if health.enabled else None
+        yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+    return probe_running
+
+
+async def serve(
+    runtime: Runtime,
+    host: str = "127.0.0.1",
+    port: int = 4000,
+    grace_seconds: float = 10.0,
+    on_ready: Callable[[int], None] | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    secrets: Iterable[Secret | str] | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT (main thread only) or ``stop`` is set; then stop accepting, give
+    in-flight requests ``grace_seconds`` to finish, and return. ``on_ready`` gets the bound port."""
+    app = create_app(runtime, secrets=secrets)
+    # The log sinks belong to the application; make sure they mask the master key too.
+    add_secrets(known_secrets(runtime))
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=grace_seconds)
+    await runner.setup()
+    stop = stop or asyncio.Event()
+    installed = _install_signal_handlers(stop)
+    try:
+        await web.TCPSite(runner, host, port).start()
+        bound = runner.addresses[0][1]
+        ready = sum(1 for s in runtime.core.models() if s.available)
+        logger.bind(event="proxy_started").info(
+            f"llmcore proxy listening on http://{host}:{bound} ({ready} of {len(runtime.core.models())} models "
+            "available)")
+        if on_ready is not None:
+            on_ready(bound)
+        await stop.wait()
+        logger.bind(event="proxy_stopping").info(
+            f"llmcore proxy stopping: no new connections; in-flight requests get {grace_seconds:g} s")
+    finally:
+        _remove_signal_handlers(installed)
+        await runner.cleanup()
+    logger.bind(event="proxy_stopped").info("llmcore proxy stopped")
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> list[int]:
+    if threading.current_thread() is not threading.main_thread():
+        return []  # asyncio takes signal handlers in the main thread only
+    loop = asyncio.get_running_loop()
+    installed = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(number, stop.set)
+            installed.append(number)
+    return installed
+
+
+def _remove_signal_handlers(installed: list[int]) -> None:
+    loop = asyncio.get_running_loop()
+    for number in installed:
+        loop.remove_signal_handler(number)
+
+
+def run(
+    runtime: Runtime, host: str = "127.0.0.1", port: int = 4000, *, grace_seconds: float = 10.0,
+    on_ready: Callable[[int], None] | None = None, warm_up: bool = True,
+) -> None:
+    """Serve in the foreground (the CLI's ``llmcore proxy``); returns after a graceful shutdown.
+
+    ``warm_up`` imports LiteLLM (~3 s) before the port opens, so the first request does not pay
+    for it and readiness means ready. A second SIGINT/SIGTERM during the grace period stops at once.
+    """
+    refuse_unreadable_master_key(runtime)
+    if warm_up:
+        from llmcore.adapters.litellm_completion import LiteLLMCompletion
+
+        LiteLLMCompletion().warm_up()
+    try:
+        import uvloop  # optional: faster event loop when installed
+    except ImportError:
+        asyncio.run(serve(runtime, host, port, grace_seconds, on_ready))
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(runtime, host, port, grace_seconds, on_ready))

@@ -1,0 +1,144 @@
+"""The route handlers of the proxy: parse, call the Core, render. See proxy.py for the contract."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+from loguru import logger
+
+from llmcore.bootstrap import Runtime
+from llmcore.domain.secret import Secret
+from llmcore.entrypoints.openai_wire import (
+    MasterKeyError, RequestTooLargeError, UnknownRouteError, chat_completion, wire_error,
+)
+from llmcore.entrypoints.proxy_health import ModelHealth
+from llmcore.entrypoints.proxy_request import ChatBody, parse_chat_body, request_id_of
+from llmcore.entrypoints.proxy_streaming import OverheadTimer, encode_json, first_chunk, stream_response
+
+CHAT_ROUTE = "/v1/chat/completions"
+
+
+def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=encode_json(document).encode(), status=status,
+                        headers={"Content-Type": "application/json", **(headers or {})})
+
+
+class ProxyHandlers:
+    """The route handlers; one per application, holding no per-request state."""
+
+    def __init__(self, runtime: Runtime, secrets: Iterable[Secret | str]) -> None:
+        self._core = runtime.core
+        self._metrics = runtime.metrics
+        settings = runtime.core.settings
+        self._master_key = settings.master_key
+        self.max_bytes = int(settings.max_request_size_mb * 1024 * 1024)
+        self._secrets = tuple(secrets)
+        self.health = ModelHealth(runtime.core, runtime.metrics, settings.health_check_interval,
+                                  enabled=settings.health_checks)
+
+    def _check_master_key(self, request: web.BaseRequest) -> None:
+        if self._master_key is None:
+            return
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise MasterKeyError("this proxy needs 'Authorization: Bearer <master key>'")
+        if not self._master_key.matches(token.strip()):
+            raise MasterKeyError("the bearer token is not this proxy's master key")
+
+    def _error(self, exc: BaseException, request_id: str) -> web.Response:
+        rendered = wire_error(exc, self._secrets)
+        if rendered.status == 500:
+            logger.opt(exception=exc).bind(event="proxy_error", status=500).error("request failed inside the proxy")
+        elif rendered.status in (400, 401, 404, 413):
+            # Upstream failures are logged by the Core's telemetry; these never reached it.
+            logger.bind(event="request_refused", status=rendered.status).info(
+                f"refused with HTTP {rendered.status}: {rendered.body['error']['message']}")
+        return json_response(rendered.body, rendered.status, {"x-request-id": request_id, **rendered.headers})
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self.max_bytes:
+            raise RequestTooLargeError(self._too_large_message())
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise RequestTooLargeError(self._too_large_message()) from None
+
+    def _too_large_message(self) -> str:
+        return (f"the request body is over the proxy's limit of {self.max_bytes} bytes; "
+                "shorten it or raise general_settings.max_request_size_mb")
+
+    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        timer = OverheadTimer(time.perf_counter())
+        request_id = request_id_of(request)
+        with logger.contextualize(request_id=request_id):
+            try:
+                self._check_master_key(request)
+                body = parse_chat_body(await self._read_body(request))
+                if body.stream:
+                    return await self._stream(request, timer, request_id, body)
+                waiting = time.perf_counter()
+                try:
+                    response = await self._core.acomplete(body.model, body.messages, request_id=request_id,
+                                                          **body.params)
+                finally:
+                    timer.upstream += time.perf_counter() - waiting
+                reply = json_response(chat_completion(response, body.model, request_id), 200,
+                                      {"x-request-id": request_id})
+            except Exception as exc:  # LLMCoreErrors by the table; anything else an OpenAI-shaped 500
+                reply = self._error(exc, request_id)
+            self._set_overhead(reply, timer)
+            return reply
+
+    def _set_overhead(self, reply: web.StreamResponse, timer: OverheadTimer) -> None:
+        overhead = timer.overhead()
+        reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
+        self._metrics.observe_overhead(CHAT_ROUTE, overhead)
+
+    async def _stream(
+        self, request: web.Request, timer: OverheadTimer, request_id: str, body: ChatBody
+    ) -> web.StreamResponse:
+        session = self._core.astream(body.model, body.messages, request_id=request_id, **body.params)
+        try:
+            first = await first_chunk(session, timer)
+            overhead = timer.overhead()
+            self._metrics.observe_overhead(CHAT_ROUTE, overhead)
+            headers = {"x-request-id": request_id, "x-llmcore-overhead-ms": f"{overhead * 1000:.3f}"}
+            return await stream_response(request, session, first, alias=body.model, request_id=request_id,
+                                         include_usage=body.include_usage, headers=headers, secrets=self._secrets)
+        finally:
+            # Also on cancellation (the client went away): closes the upstream stream.
+            await session.aclose()
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        request_id = request_id_of(request)
+        try:
+            self._check_master_key(request)
+        except MasterKeyError as exc:
+            return self._error(exc, request_id)
+        data = [{"id": s.alias, "object": "model", "created": 0, "owned_by": s.provider}
+                for s in self._core.models() if s.available]
+        return json_response({"object": "list", "data": data}, headers={"x-request-id": request_id})
+
+    async def liveness(self, request: web.Request) -> web.Response:
+        return json_response({"status": "ok"}, headers={"x-request-id": request_id_of(request)})
+
+    async def readiness(self, request: web.Request) -> web.Response:
+        status, body = self.health.readiness()
+        return json_response(body, status, {"x-request-id": request_id_of(request)})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        request_id = request_id_of(request)
+        try:
+            self._check_master_key(request)
+        except MasterKeyError as exc:
+            return self._error(exc, request_id)
+        return web.Response(body=self._metrics.render(),
+                            headers={"Content-Type": self._metrics.content_type, "x-request-id": request_id})
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        routes = "POST /v1/chat/completions, GET /v1/models, /health, /health/readiness, /metrics"
+        return self._error(UnknownRouteError(f"no route {request.method} {request.path}; this proxy serves {routes}"),
+                           request_id_of(request))

@@ -1,0 +1,72 @@
+"""Reading a proxy request: the request id and the chat body, with 400s that say what is wrong.
+
+Only the fields the proxy itself needs are taken out (``model``,
+``messages``, and ``stream`` / ``stream_options`` to choose the response
+shape); every other field is passed to the Core as a param, whose param
+policy decides what is sent, dropped or refused.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+from attrs import frozen
+
+from llmcore.entrypoints.openai_wire import MalformedRequestError
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# Keyword names of Core.acomplete/astream: a body field with one of these names cannot ride in **params.
+_CORE_KEYWORDS = frozenset({"request_id", "raise_on_incomplete"})
+_JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+                    type(None): "null"}
+
+
+def request_id_of(request: web.BaseRequest) -> str:
+    """The client's ``x-request-id`` when it is at most 128 characters of [A-Za-z0-9._-], else a fresh one."""
+    sent = request.headers.get("x-request-id")
+    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+
+@frozen(kw_only=True)
+class ChatBody:
+    """A parsed ``POST /v1/chat/completions`` body."""
+
+    model: str
+    messages: list[Any]
+    stream: bool
+    include_usage: bool
+    params: dict[str, Any]
+
+
+def parse_chat_body(raw: bytes) -> ChatBody:
+    """The chat body from raw bytes; MalformedRequestError says what is wrong and, for a field, names it."""
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MalformedRequestError(
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+            f"(character {exc.pos})"
+        ) from None
+    except ValueError:
+        raise MalformedRequestError("the request body is not UTF-8 encoded JSON") from None
+    if not isinstance(body, dict):
+        got = _JSON_TYPE_NAMES.get(type(body), type(body).__name__)
+        raise MalformedRequestError(f"the request body must be a JSON object, got {got}")
+    model = body.pop("model", None)
+    if not isinstance(model, str) or not model:
+        raise MalformedRequestError("'model' is required: a non-empty string naming a configured model", "model")
+    messages = body.pop("messages", None)
+    if not isinstance(messages, list) or not messages:
+        raise MalformedRequestError("'messages' is required: a non-empty array of messages", "messages")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise MalformedRequestError("'stream' must be true or false", "stream")
+    options = body.get("stream_options")
+    clash = sorted(_CORE_KEYWORDS.intersection(body))
+    if clash:
+        raise MalformedRequestError(f"{clash[0]!r} is not a chat completion parameter", clash[0])
+    return ChatBody(model=model, messages=messages, stream=stream,
+                    include_usage=isinstance(options, dict) and options.get("include_usage") is True, params=body)
