@@ -27,6 +27,14 @@ def no_implicit_event_loop() -> Iterator[None]:
     which closes its loop. This is the test process's choice, not the library's:
     llmcore never touches a host application's event loop.
     """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+ warns when it makes one here
+        try:
+            leftover = asyncio.get_event_loop()  # installed by an earlier test, or made now: closed below
+        except RuntimeError:
+            leftover = None
+    if leftover is not None and not leftover.is_running():
+        leftover.close()
     asyncio.set_event_loop(None)
     yield
     # LiteLLM pools sync connections for the whole process; closed here, not reported at exit.

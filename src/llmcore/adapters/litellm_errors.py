@@ -44,7 +44,6 @@ from llmcore.domain.redaction import redact
 # clean end without a finish reason; only this text (from an httpx error it
 # builds, streaming_handler.py:2225) tells the second apart.
 EOF_WITHOUT_FINISH_MARKER = "ended before a finish_reason"
-CONNECTION_ERROR_MARKER = "connection error"
 
 
 @frozen
@@ -101,15 +100,12 @@ def upstream_text(exc: BaseException) -> str:
 
 def response_headers(exc: BaseException) -> Mapping[str, str]:
     """The upstream's response headers, lower-cased; LiteLLM keeps them in two places depending on the route."""
-    for candidate in (getattr(exc, "litellm_response_headers", None), _response_attr_headers(exc)):
+    response = getattr(exc, "response", None)
+    in_response = response.headers if isinstance(response, httpx.Response) else None
+    for candidate in (getattr(exc, "litellm_response_headers", None), in_response):
         if candidate:
             return {str(k).lower(): str(v) for k, v in dict(candidate).items()}
     return {}
-
-
-def _response_attr_headers(exc: BaseException) -> Any:
-    response = getattr(exc, "response", None)
-    return response.headers if isinstance(response, httpx.Response) else None
 
 
 def answered(exc: BaseException) -> bool:
@@ -284,31 +280,22 @@ def translation_table() -> tuple[Row, ...]:
 HANDLED_BY_PARENT_ROW: Mapping[str, str] = {
     "CallerCredentialAuthenticationError": "litellm.AuthenticationError",
     "CallerCredentialRateLimitError": "litellm.RateLimitError",
-    "ImageFetchError": "litellm.BadRequestError",
-    "VectorStoreSearchError": "litellm.BadRequestError",
-    "MalformedRequestFieldError": "litellm.BadRequestError",
-    "UnsupportedEndpointError": "litellm.BadRequestError",
-    "EndpointNotSupportedByModelError": "litellm.BadRequestError",
-    "PaymentRequiredError": "litellm.BadRequestError",  # status 402, which by_status makes a quota error
-    "RejectedRequestError": "litellm.BadRequestError",
-    "ContentPolicyViolationError": "litellm.BadRequestError",
-    "LiteLLMUnknownProvider": "litellm.BadRequestError",
+    # 4xx refinements; by_status reads their status (PaymentRequiredError's 402 is a quota error).
+    **dict.fromkeys((
+        "ImageFetchError", "VectorStoreSearchError", "MalformedRequestFieldError", "UnsupportedEndpointError",
+        "EndpointNotSupportedByModelError", "PaymentRequiredError", "RejectedRequestError",
+        "ContentPolicyViolationError", "LiteLLMUnknownProvider",
+    ), "litellm.BadRequestError"),
     "InvalidRequestError": "openai.APIStatusError",  # deprecated; subclasses openai's BadRequestError
     "JSONSchemaValidationError": "litellm.APIResponseValidationError",
     "MockException": "openai.OpenAIError",
-    # Raised by LiteLLM's proxy, router, budgets, guardrails and tool loop, none of which llmcore uses.
-    "RouterRateLimitError": "builtins.Exception",
-    "RouterRateLimitErrorBasic": "builtins.Exception",
-    "ModelNotMappedError": "builtins.Exception",
-    "BudgetExceededError": "builtins.Exception",
-    "GuardrailRaisedException": "builtins.Exception",
-    "BlockedPiiEntityError": "builtins.Exception",
-    "ModifyResponseException": "builtins.Exception",
-    "SensitiveDataRouteException": "builtins.Exception",
-    "ToolLoopMaxRoundsExceeded": "builtins.Exception",
-    # Other packages' exceptions that litellm re-exports at its top level.
-    "ValidationError": "builtins.Exception",
-    "ZoneInfoNotFoundError": "builtins.Exception",
+    # LiteLLM's proxy, router, budgets, guardrails and tool loop, which llmcore does not use, and
+    # other packages' exceptions re-exported at litellm's top level (ValidationError, ZoneInfoNotFoundError).
+    **dict.fromkeys((
+        "RouterRateLimitError", "RouterRateLimitErrorBasic", "ModelNotMappedError", "BudgetExceededError",
+        "GuardrailRaisedException", "BlockedPiiEntityError", "ModifyResponseException",
+        "SensitiveDataRouteException", "ToolLoopMaxRoundsExceeded", "ValidationError", "ZoneInfoNotFoundError",
+    ), "builtins.Exception"),
 }
 
 
