@@ -50,6 +50,19 @@ class Runtime:
     core: Core
     metrics: Any
     logs: Any
+    completion: Any = None
+
+    def warm_up(self) -> None:
+        """Load the completion adapter's heavy parts (LiteLLM, ~3 s) now, before traffic arrives."""
+        warm_up = getattr(self.completion, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
+    async def aclose(self) -> None:
+        """Close the adapter's pooled HTTP clients while the event loop that used them still runs."""
+        aclose = getattr(self.completion, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def build_runtime(
@@ -64,17 +77,16 @@ def build_runtime(
 
     env = dict(os.environ if env is None else env)
     config = load_config(path, env)
-    secrets = [s.api_key for s in config.specs if s.api_key is not None]
-    if config.master_key is not None:
-        secrets.append(config.master_key)
-    logs = LoguruTelemetry(secrets=secrets)
+    logs = LoguruTelemetry(secrets=config.secrets())
     metrics = PrometheusTelemetry()
-    core = build(path, env, telemetry=FanoutTelemetry(logs, metrics), config=config, **overrides)
+    completion = overrides.pop("completion", None) or default_completion()
+    core = build(path, env, telemetry=FanoutTelemetry(logs, metrics), config=config, completion=completion,
+                 **overrides)
     for status in core.models():
         metrics.model_available(status.alias, status.available)
         if not status.available:
             logs.model_unavailable(status.alias, status.reason or "")
-    return Runtime(core=core, metrics=metrics, logs=logs)
+    return Runtime(core=core, metrics=metrics, logs=logs, completion=completion)
 
 
 def build(
@@ -95,15 +107,13 @@ def build(
     """
     env = dict(os.environ if env is None else env)
     config = config or load_config(path, env)
-    registry = ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
+    registry = registry_for(config, env)
     if telemetry is None:
         telemetry = default_telemetry(registry)
     for warning in config.warnings:
         telemetry_warn(telemetry, warning)
     if completion is None:
-        from llmcore.adapters.litellm_completion import LiteLLMCompletion
-
-        completion = LiteLLMCompletion()
+        completion = default_completion()
     port = RetryingCompletion(
         completion, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
     ) if retry else completion
@@ -116,6 +126,18 @@ def build(
         health_check_interval=config.health_check_interval, max_request_size_mb=config.max_request_size_mb,
     )
     return Core(registry, service, settings)
+
+
+def default_completion() -> Any:
+    """The Grok adapter (LiteLLM); importing this module does not import LiteLLM yet."""
+    from llmcore.adapters.litellm_completion import LiteLLMCompletion
+
+    return LiteLLMCompletion()
+
+
+def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:
+    """The configured models judged for this environment, without building any adapter (fast CLI commands)."""
+    return ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
 
 
 def default_telemetry(registry: ModelRegistry) -> Any:

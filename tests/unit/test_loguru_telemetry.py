@@ -114,13 +114,13 @@ def test_a_final_upstream_failure_is_logged_at_the_level_an_operator_needs(recor
     assert record["extra"]["status"] == error.status_code
 
 
-def test_an_incomplete_stream_and_an_unavailable_model_are_warnings(records, canary):
+def test_an_incomplete_stream_is_a_warning_and_an_unavailable_model_an_error(records, canary):
     telemetry = LoguruTelemetry()
     telemetry.stream_incomplete(spec_with(canary), "connection_lost", "the connection dropped", None)
     telemetry.model_unavailable("grok-code-fast-1", "GROK_API_KEY is not set")
 
     assert [(r["extra"]["event"], r["level"].name) for r in records] == [
-        ("stream_incomplete", "WARNING"), ("model_unavailable", "WARNING"),
+        ("stream_incomplete", "WARNING"), ("model_unavailable", "ERROR"),
     ]
     assert records[0]["extra"]["reason"] == "connection_lost"
     assert records[1]["extra"]["model"] == "grok-code-fast-1"

@@ -182,3 +182,12 @@ def test_session_exposes_adjustments_model_tool_calls_and_request_id():
     assert session.tool_calls == ({"index": 0, "id": "t"},)
     assert session.request_id == "r1" and session.spec.alias == GROK
     assert session.finish_reason == "tool_calls" and session.complete
+
+
+def test_a_made_up_finish_chunk_alone_is_held_back_so_nothing_is_yielded():
+    h = scripted_core()
+    h.scripted.enqueue((StreamChunk(finish_reason="stop"),))
+    chunks, session = collect_sync(h)
+    assert chunks == []
+    assert session.incomplete_reason == "no_events"
+    assert session.finish_reason == "stop"

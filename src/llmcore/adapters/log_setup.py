@@ -38,9 +38,10 @@ STABLE_FIELDS = ("time", "level", "event", "message", "model", "request_id", "lo
 # The stdlib loggers whose records must never reach a handler of their own:
 # LiteLLM adds a stream handler to its three at import (lazily, after we ran),
 # and "LiteLLM Proxy.stdout" propagates to its parent's handlers, not filters.
-ROUTED_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "LiteLLM Proxy.stdout", "httpx", "aiohttp.access")
+ROUTED_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "LiteLLM Proxy.stdout", "httpx", "httpx2",
+                  "aiohttp.access")
 # Chatty below WARNING (LiteLLM's per-call debug, httpx's per-request INFO); heard only at DEBUG and TRACE.
-QUIET_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "LiteLLM Proxy.stdout", "httpx")
+QUIET_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "LiteLLM Proxy.stdout", "httpx", "httpx2")
 
 _UNMASKABLE = "[log record could not be masked; dropped its text]"
 

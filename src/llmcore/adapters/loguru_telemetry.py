@@ -91,7 +91,7 @@ EVENTS: dict[str, EventDoc] = {
     "request_finished": EventDoc(
         "DEBUG", "A request ended: outcome, duration, tokens and cost.", "Nothing; for tracing one request."),
     "model_unavailable": EventDoc(
-        "WARNING", "A configured model cannot serve (key or base URL missing or malformed, or not enabled "
+        "ERROR", "A configured model cannot serve (key or base URL missing or malformed, or not enabled "
         "in this environment); the other models keep serving.",
         "Do what the reason says: set the variable it names or fix the model entry."),
     "config_warning": EventDoc(
@@ -234,7 +234,7 @@ class LoguruTelemetry:
 
     @never_raises
     def model_unavailable(self, alias: str, reason: str) -> None:
-        self._emit("WARNING", "model_unavailable", f"model {alias} is unavailable: {reason}", model=alias,
+        self._emit("ERROR", "model_unavailable", f"model {alias} is unavailable: {reason}", model=alias,
                    reason=reason)
 
     @never_raises

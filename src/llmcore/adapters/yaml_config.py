@@ -41,6 +41,11 @@ class LoadedConfig:
     max_request_size_mb: float = 1.0
     warnings: tuple[str, ...] = ()
 
+    def secrets(self) -> list[Secret]:
+        """Every key and the master key, for the masking filters."""
+        found = [spec.api_key for spec in self.specs if spec.api_key is not None]
+        return found + ([self.master_key] if self.master_key is not None else [])
+
 
 def load_catalog(secrets: EnvFileSecretSource) -> LoadedConfig:
     """The catalog's models, credentials from the environment only."""

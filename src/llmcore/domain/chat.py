@@ -111,6 +111,12 @@ class StreamChunk:
     usage: Usage | None = None
 
     @property
+    def is_finish_only(self) -> bool:
+        """Only a finish reason: the last delta of a stream, or one LiteLLM made up."""
+        return self.finish_reason is not None and not (
+            self.role or self.content or self.reasoning_content or self.tool_calls or self.usage)
+
+    @property
     def is_empty(self) -> bool:
         """No content, reasoning, tool call, finish reason or usage: nothing a caller needs to see."""
         return (

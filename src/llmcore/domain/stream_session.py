@@ -47,6 +47,12 @@ class StreamState:
 
     def feed(self, chunk: StreamChunk) -> StreamChunk | None:
         """Record ``chunk``; return it if the caller should see it."""
+        if chunk.is_finish_only and not self._saw_anything:
+            # LiteLLM invents a finish chunk for a stream with no events; until something real
+            # arrives it is held back, so such a stream ends with nothing yielded and the caller
+            # (the proxy) can still answer with an ordinary error instead of a started stream.
+            self.finish_reason = chunk.finish_reason
+            return None
         self.started = True
         self.model = chunk.model or self.model
         self.id = chunk.id or self.id

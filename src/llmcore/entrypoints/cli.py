@@ -26,7 +26,7 @@ from attrs import field, frozen
 import llmcore
 from llmcore.adapters.recording_telemetry import NullTelemetry
 from llmcore.adapters.yaml_config import LoadedConfig
-from llmcore.bootstrap import Runtime, build, build_runtime, load_config
+from llmcore.bootstrap import Runtime, build, build_runtime, load_config, registry_for
 from llmcore.domain.chat import InvalidMessageError
 from llmcore.domain.core import Core
 from llmcore.domain.errors import (
@@ -123,15 +123,11 @@ class Invocation:
 
     def registry(self, config: LoadedConfig | None = None) -> ModelRegistry:
         """The models and their availability, judged without building any adapter (no LiteLLM import)."""
-        config = config or self.load_config()
-        return ModelRegistry(config.specs, environment=self.env.get("LLMCORE_ENV") or None)
+        return registry_for(config or self.load_config(), self.env)
 
     def start_logging(self, default_level: str) -> None:
         """Give the library's logs a sink, masking every configured key (read first, so nothing leaks before)."""
-        config = self.load_config()
-        secrets: list[object] = [spec.api_key for spec in config.specs if spec.api_key is not None]
-        if config.master_key is not None:
-            secrets.append(config.master_key)
+        secrets = self.load_config().secrets()
         self.wiring.logging_setup(self.log_level or default_level, self.log_json, secrets)
 
     def core(self) -> Core:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import suppress
 
 from aiohttp import web
@@ -80,15 +80,15 @@ def create_app(runtime: Runtime, *, secrets: Iterable[Secret | str] | None = Non
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_route("*", "/{tail:.*}", handlers.not_found)
     app.cleanup_ctx.append(_probe_context(handlers.health))
-    app.on_cleanup.append(_close_upstream_clients)
+    app.on_cleanup.append(_close_upstream_clients(runtime))
     return app
 
 
-async def _close_upstream_clients(app: web.Application) -> None:
+def _close_upstream_clients(runtime: Runtime) -> Callable[[web.Application], Awaitable[None]]:
     # LiteLLM pools its HTTP clients per event loop, process-wide; they must close while this loop runs.
-    from llmcore.adapters.litellm_completion import LiteLLMCompletion
-
-    await LiteLLMCompletion().aclose()
+    async def close(app: web.Application) -> None:
+        await runtime.aclose()
+    return close
 
 
 def _probe_context(health: ModelHealth) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -168,9 +168,7 @@ def run(
     """
     refuse_unreadable_master_key(runtime)
     if warm_up:
-        from llmcore.adapters.litellm_completion import LiteLLMCompletion
-
-        LiteLLMCompletion().warm_up()
+        runtime.warm_up()
     try:
         import uvloop  # optional: faster event loop when installed
     except ImportError:
