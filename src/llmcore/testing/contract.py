@@ -88,7 +88,7 @@ class CompletionContract:
         core = harness.core()
         sync = core.complete(GROK, HI, stop=["x"])
         harness.script(Fault.rate_limit(retry_after=2), Fault.ok())
-        async_ = asyncio.run(core.acomplete(GROK, HI, stop=["x"]))
+        async_ = harness.run(lambda: core.acomplete(GROK, HI, stop=["x"]))
         assert (async_.content, async_.reasoning_content, async_.usage, async_.adjustments) == (
             sync.content, sync.reasoning_content, sync.usage, sync.adjustments)
         assert harness.waits.seconds == [2.0]
@@ -131,7 +131,7 @@ class CompletionContract:
         async def run():
             async with harness.core().astream(GROK, HI) as session:
                 return [c async for c in session], session
-        chunks, session = asyncio.run(run())
+        chunks, session = harness.run(run)
         assert not session.complete and session.incomplete_reason == "connection_lost"
 
     def test_errors_before_the_first_chunk_are_retried(self, harness: Harness) -> None:
@@ -156,7 +156,7 @@ class CompletionContract:
         async def run():
             calls = [core.acomplete(GROK if i % 2 else PARTNER, HI, request_id=str(i)) for i in range(100)]
             return await asyncio.gather(*calls)
-        results = asyncio.run(run())
+        results = harness.run(run)
         assert sorted(int(r.request_id) for r in results) == list(range(100))
         for model in (GROK, PARTNER):
             sent = harness.sent(model)

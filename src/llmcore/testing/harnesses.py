@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import tempfile
 import textwrap
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from attrs import define, field, frozen
 
+from llmcore.adapters.litellm_completion import LiteLLMCompletion
 from llmcore.adapters.recording_telemetry import RecordingTelemetry
 from llmcore.adapters.scripted_completion import ScriptedCompletion, StreamThenFail, default_chunks
 from llmcore.domain.chat import ChatRequest, StreamChunk
@@ -30,6 +32,7 @@ from llmcore.domain.errors import (
 )
 from llmcore.testing.fake_xai import FakeXAIServer, Fault
 
+T = TypeVar("T")
 GROK = "grok-code-fast-1"
 PARTNER = "partner"
 
@@ -71,6 +74,10 @@ class Harness(Protocol):
     def sent(self, model: str | None = None) -> list[SentRequest]: ...
 
     def upstream_closed(self) -> bool: ...
+
+    def run(self, coroutine: Callable[[], Awaitable[T]]) -> T:
+        """Run an async test body in a fresh event loop, closing the adapter's clients before it ends."""
+        ...
 
     def close(self) -> None: ...
 
@@ -115,6 +122,11 @@ class ScriptedHarness:
 
     def upstream_closed(self) -> bool:
         return self.scripted.closed_streams > 0
+
+    def run(self, coroutine: Callable[[], Awaitable[T]]) -> T:
+        async def main() -> T:
+            return await coroutine()
+        return asyncio.run(main())
 
     def close(self) -> None:
         pass
@@ -178,6 +190,7 @@ class GrokHarness:
         self.waits = Waits()
         self.telemetry = RecordingTelemetry()
         self.servers = {GROK: FakeXAIServer().start(), PARTNER: FakeXAIServer().start()}
+        self.completion = LiteLLMCompletion()
         self._core: Core | None = None
 
     def core(self) -> Core:
@@ -187,12 +200,22 @@ class GrokHarness:
             config = _config_file(grok_base=self.servers[GROK].base_url, partner_base=self.servers[PARTNER].base_url)
             self._core = llmcore.load(
                 config, env={"GROK_API_KEY": self.keys[GROK], "PARTNER_KEY": self.keys[PARTNER]},
-                telemetry=self.telemetry, sleep=self.waits, async_sleep=self.waits.async_sleep,
+                completion=self.completion, telemetry=self.telemetry, sleep=self.waits,
+                async_sleep=self.waits.async_sleep,
             )
         return self._core
 
     def script(self, *faults: Fault, model: str = GROK) -> None:
         self.servers[model].script(*faults)
+
+    def run(self, coroutine: Callable[[], Awaitable[T]]) -> T:
+        # LiteLLM pools async HTTP clients per event loop, process-wide; they must close in that loop.
+        async def main() -> T:
+            try:
+                return await coroutine()
+            finally:
+                await self.completion.aclose()
+        return asyncio.run(main())
 
     def sent(self, model: str | None = None) -> list[SentRequest]:
         aliases = [model] if model else list(self.servers)
