@@ -117,13 +117,15 @@ def build(
     port = RetryingCompletion(
         completion, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
     ) if retry else completion
+    log_content = env.get("LLMCORE_LOG_CONTENT", "").strip().lower() in ("1", "true", "yes", "on")
     service = ChatCompletion(
-        registry, telemetry, port=port, async_port=port, policy=ParamPolicy(),
+        registry, telemetry, port=port, async_port=port, policy=ParamPolicy(), log_content=log_content,
     )
     settings = CoreSettings(
         source=config.source, master_key=config.master_key, master_key_problem=config.master_key_problem,
         environment=registry.environment, health_checks=config.health_checks,
         health_check_interval=config.health_check_interval, max_request_size_mb=config.max_request_size_mb,
+        log_content=log_content,
     )
     return Core(registry, service, settings)
 

@@ -163,3 +163,18 @@ def test_a_port_that_is_missing_is_reported_clearly():
     service = ChatCompletion(h.core.registry, h.telemetry)
     with pytest.raises(LLMCoreError, match="no completion adapter"):
         service.complete(GROK, HI, {})
+
+
+def test_content_is_reported_only_when_logging_content_was_asked_for():
+    quiet = scripted_core()
+    quiet.core.complete(GROK, HI)
+    list(quiet.core.stream(GROK, HI))
+    assert quiet.telemetry.named("content_exchanged") == []
+
+    loud = scripted_core(env={"GROK_API_KEY": "xai-unit-" + "k" * 20, "LLMCORE_LOG_CONTENT": "1"})
+    loud.core.complete(GROK, HI)
+    list(loud.core.stream(GROK, HI))
+    complete, streamed = loud.telemetry.named("content_exchanged")
+    assert complete.details["messages"] == HI and complete.details["content"] == "scripted reply"
+    assert streamed.details["content"] == "scripted reply" and streamed.details["reasoning"] == "thinking"
+    assert loud.core.settings.log_content

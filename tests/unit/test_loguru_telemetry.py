@@ -204,6 +204,7 @@ def test_every_event_it_emits_is_documented_with_its_level(records, canary):
     telemetry.request_finished(spec, outcome="ok", seconds=1.0, usage=None, stream=False, request_id=None)
     telemetry.model_unavailable("m", "why")
     telemetry.config_warning("warned")
+    telemetry.content_exchanged(spec, [{"role": "user", "content": "q"}], "a", None, None)
     telemetry.request_finished(None, outcome="ok", seconds=1.0, usage=None, stream=False,  # type: ignore[arg-type]
                                request_id=None)
 
@@ -232,3 +233,11 @@ def test_every_event_it_emits_is_documented_with_its_level(records, canary):
 )
 def test_telemetry_methods_never_raise_even_given_odd_input(records, call):
     call(LoguruTelemetry(secrets=[None, ""]))
+
+
+def test_content_is_a_masked_debug_line(records, canary):
+    LoguruTelemetry(secrets=[canary]).content_exchanged(
+        spec_with(canary), [{"role": "user", "content": f"my key is {canary}"}], "answer", "why", "r1")
+    [record] = records
+    assert (record["extra"]["event"], record["level"].name) == ("content", "DEBUG")
+    assert canary not in record["extra"]["messages"] and "my key is" in record["extra"]["messages"]

@@ -18,6 +18,7 @@ Prompts and completions never reach this adapter.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
@@ -94,6 +95,9 @@ EVENTS: dict[str, EventDoc] = {
         "ERROR", "A configured model cannot serve (key or base URL missing or malformed, or not enabled "
         "in this environment); the other models keep serving.",
         "Do what the reason says: set the variable it names or fix the model entry."),
+    "content": EventDoc(
+        "DEBUG", "The prompts and the answer of one request; only with LLMCORE_LOG_CONTENT=1 (off by default).",
+        "Turn it off again once the incident is understood: prompts may hold personal or secret data."),
     "config_warning": EventDoc(
         "WARNING", "The config has something llmcore accepts but does not use, or another non-fatal problem.",
         "Fix or remove what the message names."),
@@ -236,6 +240,14 @@ class LoguruTelemetry:
     def model_unavailable(self, alias: str, reason: str) -> None:
         self._emit("ERROR", "model_unavailable", f"model {alias} is unavailable: {reason}", model=alias,
                    reason=reason)
+
+    @never_raises
+    def content_exchanged(self, spec: ModelSpec, messages: list[dict[str, Any]], content: str | None,
+                          reasoning: str | None, request_id: str | None) -> None:
+        # Only reached with LLMCORE_LOG_CONTENT=1; masked like every other line.
+        self._emit("DEBUG", "content", f"content of a {spec.alias} request", spec, request_id,
+                   messages=json.dumps(messages, ensure_ascii=False, default=str), content=content,
+                   reasoning=reasoning)
 
     @never_raises
     def config_warning(self, message: str) -> None:

@@ -11,6 +11,7 @@ label value is masked like a log line, since a label must never carry a key.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -143,6 +144,10 @@ class PrometheusTelemetry:
     @never_raises
     def model_unavailable(self, alias: str, reason: str) -> None:
         self.availability.labels(self._label(alias)).set(0)
+
+    @never_raises
+    def content_exchanged(self, *args: Any, **kwargs: Any) -> None:
+        """Content is for logs only; a metric never carries it."""
 
     @never_raises
     def config_warning(self, message: str) -> None:

@@ -53,6 +53,11 @@ class RecordingTelemetry:
     def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None:
         self._add("model_mismatch", spec, served_by=served_by, request_id=request_id)
 
+    def content_exchanged(self, spec: ModelSpec, messages: list[dict[str, Any]], content: str | None,
+                          reasoning: str | None, request_id: str | None) -> None:
+        self._add("content_exchanged", spec, messages=messages, content=content, reasoning=reasoning,
+                  request_id=request_id)
+
     def request_finished(
         self, spec: ModelSpec, *, outcome: str, seconds: float, usage: Usage | None, stream: bool,
         request_id: str | None,
@@ -80,6 +85,9 @@ class NullTelemetry:
         pass
 
     def request_finished(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def content_exchanged(self, *args: Any, **kwargs: Any) -> None:
         pass
 
 

@@ -51,6 +51,7 @@ class ChatCompletion:
         async_port: AsyncCompletionPort | None = None,
         policy: ParamPolicy | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        log_content: bool = False,
     ) -> None:
         self._registry = registry
         self._telemetry = telemetry
@@ -58,6 +59,7 @@ class ChatCompletion:
         self._async_port = async_port
         self._policy = policy or ParamPolicy()
         self._clock = clock
+        self._log_content = log_content
 
     @property
     def telemetry(self) -> Telemetry:
@@ -66,6 +68,11 @@ class ChatCompletion:
     @property
     def clock(self) -> Callable[[], float]:
         return self._clock
+
+    @property
+    def log_content(self) -> bool:
+        """Whether prompts and answers go to telemetry (off unless the operator asked)."""
+        return self._log_content
 
     def prepare(
         self,
@@ -124,6 +131,11 @@ class ChatCompletion:
             spec, outcome="ok", seconds=self._clock() - prepared.started, usage=usage, stream=False,
             request_id=prepared.request.request_id,
         )
+        if self._log_content:
+            self._telemetry.content_exchanged(
+                spec, prepared.request.messages_as_dicts(), response.content, response.reasoning_content,
+                prepared.request.request_id,
+            )
         return evolve(
             response, usage=usage, adjustments=prepared.adjustments, warnings=tuple(warnings),
             request_id=prepared.request.request_id,

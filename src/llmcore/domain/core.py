@@ -7,7 +7,7 @@ from typing import Any
 from attrs import frozen
 
 from llmcore.domain.chat import ChatResponse, Message
-from llmcore.domain.chat_completion import ChatCompletion
+from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest
 from llmcore.domain.registry import ModelRegistry, ModelStatus
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
@@ -30,6 +30,7 @@ class CoreSettings:
     health_checks: bool = False
     health_check_interval: float = 300.0
     max_request_size_mb: float = 1.0
+    log_content: bool = False
 
 
 class Core:
@@ -73,10 +74,14 @@ class Core:
         port = self._completion.stream_port()
         return StreamSession(
             lambda: port.stream(prepared.request),
-            StreamState(prepared.spec, prepared.adjustments, request_id),
+            self._state_for(prepared, request_id),
             telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
             raise_on_incomplete=raise_on_incomplete,
         )
+
+    def _state_for(self, prepared: PreparedRequest, request_id: str | None) -> StreamState:
+        logged = prepared.request.messages_as_dicts() if self._completion.log_content else None
+        return StreamState(prepared.spec, prepared.adjustments, request_id, logged)
 
     def astream(
         self, model: str, messages: Messages, *, request_id: str | None = None,
@@ -87,7 +92,7 @@ class Core:
         port = self._completion.async_stream_port()
         return AsyncStreamSession(
             lambda: port.astream(prepared.request),
-            StreamState(prepared.spec, prepared.adjustments, request_id),
+            self._state_for(prepared, request_id),
             telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
             raise_on_incomplete=raise_on_incomplete,
         )

@@ -27,8 +27,12 @@ INCOMPLETE_MESSAGES = {
 class StreamState:
     """What a stream has produced so far; judges completeness at the end."""
 
-    def __init__(self, spec: ModelSpec, adjustments: tuple[ParamAdjustment, ...], request_id: str | None) -> None:
+    def __init__(
+        self, spec: ModelSpec, adjustments: tuple[ParamAdjustment, ...], request_id: str | None,
+        logged_messages: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.spec = spec
+        self.logged_messages = logged_messages  # set only when content logging is on
         self.adjustments = adjustments
         self.request_id = request_id
         self.content_parts: list[str] = []
@@ -169,6 +173,11 @@ class _SessionBase:
             detail = str(error) if error is not None else INCOMPLETE_MESSAGES[reason]
             self._telemetry.stream_incomplete(state.spec, reason, detail, state.request_id)
         self._report(outcome="ok" if reason is None else "incomplete")
+        if state.logged_messages is not None:
+            self._telemetry.content_exchanged(
+                state.spec, state.logged_messages, "".join(state.content_parts), "".join(state.reasoning_parts),
+                state.request_id,
+            )
         if reason is not None and self._raise_on_incomplete:
             raise StreamIncompleteError(
                 INCOMPLETE_MESSAGES[reason], reason=reason, provider=state.spec.provider,

@@ -1,7 +1,7 @@
 """Where the core reports what happened, for logs and metrics."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import UpstreamError
@@ -27,6 +27,12 @@ class Telemetry(Protocol):
     def stream_incomplete(self, spec: ModelSpec, reason: str, detail: str, request_id: str | None) -> None: ...
 
     def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None: ...
+
+    def content_exchanged(
+        self, spec: ModelSpec, messages: list[dict[str, Any]], content: str | None, reasoning: str | None,
+        request_id: str | None,
+    ) -> None:
+        """Prompts and the answer; called only when content logging was asked for (LLMCORE_LOG_CONTENT=1)."""
 
     def request_finished(
         self,
