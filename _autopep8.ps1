@@ -1,3 +1,3 @@
-# Rewrites files in place with the options from .flake8 ([pycodestyle] section), as CI checks them.
-python -m autopep8 --in-place --recursive --global-config .flake8 src tests benchmarks demo
+# Rewrites files in place with the options in .flake8 ([pycodestyle]), the rules CI checks with flake8.
+python -m autopep8 --in-place --recursive --global-config .flake8 .
 exit $LASTEXITCODE

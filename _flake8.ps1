@@ -1,3 +1,3 @@
-# Runs exactly what CI runs; every option lives in .flake8.
-python -m flake8 src tests benchmarks demo
+# Runs exactly what CI runs (.ci/run); every option lives in .flake8.
+python -m flake8
 exit $LASTEXITCODE
