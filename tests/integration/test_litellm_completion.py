@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from attrs import define, field
+from attrs import define
 
 import llmcore
 from llmcore.adapters.litellm_completion import LiteLLMCompletion
@@ -31,6 +31,7 @@ from llmcore.errors import (
     UpstreamUnavailableError,
 )
 from llmcore.testing.fake_xai import FakeXAIServer, Fault
+from llmcore.testing.harnesses import Waits
 
 GROK = "grok-code-fast-1"
 SIMPLE = [
@@ -40,19 +41,6 @@ SIMPLE = [
 # The recorded streamed exchange's usage (simple_streaming.yaml): reasoning counted apart from completion.
 STREAM_PROMPT, STREAM_COMPLETION, STREAM_REASONING, STREAM_CACHED = 213, 2, 198, 192
 LITELLM_STREAM_TOTAL = STREAM_PROMPT + STREAM_COMPLETION  # what LiteLLM recomputes, reasoning lost
-
-
-@define
-class Waits:
-    """The retry policy's sleep, recorded instead of slept."""
-
-    seconds: list[float] = field(factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.seconds.append(seconds)
 
 
 @define

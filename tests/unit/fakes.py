@@ -1,24 +1,12 @@
 """Builders for unit tests: a Core over the scripted fake, with recording telemetry and recorded waits."""
 from __future__ import annotations
 
-from attrs import define, field
+from attrs import define
 
 import llmcore
 from llmcore.adapters.recording_telemetry import RecordingTelemetry
 from llmcore.adapters.scripted_completion import ScriptedCompletion
-
-
-@define
-class Waits:
-    """An injected sleep that records the waits instead of sleeping."""
-
-    seconds: list[float] = field(factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-
-    async def async_sleep(self, seconds: float) -> None:
-        self.seconds.append(seconds)
+from llmcore.testing.harnesses import Waits
 
 
 @define
