@@ -9,7 +9,8 @@ does on the ``openai/`` route (FACTS.md section 2(c)): a 403 arrives as a bare
 markers in the upstream text, which LiteLLM keeps only on ``e.response.text``.
 
 :func:`translating` is the boundary: every LiteLLM call runs inside it, and
-nothing but an UpstreamError leaves it (``raise ... from exc``).
+nothing but an UpstreamError leaves it (``raise ... from exc``, the chained
+exceptions' text masked by :func:`mask_chain`).
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import email.utils
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from llmcore.domain.errors import (
 )
 from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.redaction import redact
+from llmcore.domain.secret import Secret
 
 # LiteLLM raises MidStreamFallbackError both for a broken connection and for a
 # clean end without a finish reason; only this text (from an httpx error it
@@ -322,12 +324,42 @@ def translate(exc: BaseException, translation: Translation) -> UpstreamError:
         )
 
 
+# Far more links than LiteLLM ever chains (litellm -> its OpenAIError -> openai -> httpx); a bound all the same.
+_CHAIN_LIMIT = 16
+
+
+def mask_chain(exc: BaseException, secrets: Sequence[Secret] = ()) -> None:
+    """Mask, in place, the text of ``exc`` and of every exception it chains to.
+
+    LiteLLM's exceptions (and the OpenAI SDK's beneath them) quote the upstream's
+    answer verbatim, a key echoed in it included, and they stay reachable as the
+    UpstreamError's ``__cause__``: every traceback a host prints of our error
+    (``logging.exception``, ``traceback.print_exc``, an error tracker) shows
+    their text. So the boundary masks it, once, before the error leaves.
+    """
+    pending, seen = [exc], set()
+    while pending and len(seen) < _CHAIN_LIMIT:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        with suppress(Exception):  # an exception refusing new args keeps them; the rest is still masked
+            current.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in current.args)
+        message = getattr(current, "message", None)  # what LiteLLM's and the OpenAI SDK's __str__ show
+        if isinstance(message, str):
+            with suppress(Exception):
+                current.message = redact(message, secrets)  # type: ignore[attr-defined]
+        pending += [link for link in (current.__cause__, current.__context__) if link is not None]
+
+
 @contextmanager
 def translating(spec: ModelSpec, timeout: float | None = None) -> Iterator[None]:
-    """The boundary around a LiteLLM call: any Exception leaves as an UpstreamError chained to it."""
+    """The boundary around a LiteLLM call: any Exception leaves as an UpstreamError chained to it, masked."""
     try:
         yield
     except UpstreamError:
         raise
     except Exception as exc:
-        raise translate(exc, Translation(spec, timeout)) from exc
+        error = translate(exc, Translation(spec, timeout))
+        mask_chain(exc, [spec.api_key] if spec.api_key is not None else [])
+        raise error from exc
