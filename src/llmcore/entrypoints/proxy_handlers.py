@@ -72,7 +72,7 @@ class ProxyHandlers:
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         timer = OverheadTimer(time.perf_counter())
-        request_id = request_id_of(request)
+        request_id = request_id_of(request, self._secrets)
         with logger.contextualize(request_id=request_id):
             try:
                 self._check_master_key(request)
@@ -113,7 +113,7 @@ class ProxyHandlers:
             await session.aclose()
 
     async def list_models(self, request: web.Request) -> web.Response:
-        request_id = request_id_of(request)
+        request_id = request_id_of(request, self._secrets)
         try:
             self._check_master_key(request)
         except MasterKeyError as exc:
@@ -123,14 +123,14 @@ class ProxyHandlers:
         return json_response({"object": "list", "data": data}, headers={"x-request-id": request_id})
 
     async def liveness(self, request: web.Request) -> web.Response:
-        return json_response({"status": "ok"}, headers={"x-request-id": request_id_of(request)})
+        return json_response({"status": "ok"}, headers={"x-request-id": request_id_of(request, self._secrets)})
 
     async def readiness(self, request: web.Request) -> web.Response:
         status, body = self.health.readiness()
-        return json_response(body, status, {"x-request-id": request_id_of(request)})
+        return json_response(body, status, {"x-request-id": request_id_of(request, self._secrets)})
 
     async def metrics(self, request: web.Request) -> web.Response:
-        request_id = request_id_of(request)
+        request_id = request_id_of(request, self._secrets)
         try:
             self._check_master_key(request)
         except MasterKeyError as exc:
@@ -141,4 +141,4 @@ class ProxyHandlers:
     async def not_found(self, request: web.Request) -> web.Response:
         routes = "POST /v1/chat/completions, GET /v1/models, /health, /health/readiness, /metrics"
         return self._error(UnknownRouteError(f"no route {request.method} {request.path}; this proxy serves {routes}"),
-                           request_id_of(request))
+                           request_id_of(request, self._secrets))

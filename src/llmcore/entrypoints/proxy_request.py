@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 from attrs import frozen
 
+from llmcore.domain.redaction import redact
+from llmcore.domain.secret import Secret
 from llmcore.entrypoints.openai_wire import MalformedRequestError
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -24,10 +27,16 @@ _JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "
                     type(None): "null"}
 
 
-def request_id_of(request: web.BaseRequest) -> str:
-    """The client's ``x-request-id`` when it is at most 128 characters of [A-Za-z0-9._-], else a fresh one."""
+def request_id_of(request: web.BaseRequest, secrets: Iterable[Secret | str] = ()) -> str:
+    """The client's ``x-request-id`` when it is at most 128 characters of [A-Za-z0-9._-], else a fresh one.
+
+    Never a key (one of ``secrets`` or anything key-shaped): the id is echoed, logged and sent upstream as
+    ``x-request-id``, so a client that put its master key there by mistake would have it forwarded to the provider.
+    """
     sent = request.headers.get("x-request-id")
-    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    if sent is not None and _REQUEST_ID.fullmatch(sent) and redact(sent, secrets) == sent:
+        return sent
+    return uuid.uuid4().hex
 
 
 @frozen(kw_only=True)
