@@ -33,10 +33,14 @@ class LLMCoreError(Exception):
 
 
 class ConfigError(LLMCoreError):
-    """The configuration is invalid. ``problems`` lists every problem found, not only the first."""
+    """The configuration is invalid. ``problems`` lists every problem found, not only the first.
+
+    A problem may quote the wrong value, and a key pasted into the wrong field is
+    still a key: anything key-shaped in a problem is masked.
+    """
 
     def __init__(self, problems: Sequence[str] | str, source: str | None = None) -> None:
-        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
+        self.problems = tuple(redact(p) for p in ((problems,) if isinstance(problems, str) else problems))
         self.source = source
         where = f"{source}: " if source else ""
         if len(self.problems) == 1:
