@@ -240,3 +240,16 @@ def test_the_shipped_example_config_loads(canary):
     example = Path(__file__).parents[2] / "llmcore.example.yaml"
     config = load(example, {"GROK_API_KEY": canary, "LLMCORE_MASTER_KEY": canary})
     assert [s.alias for s in config.specs][0] == "grok-code-fast-1"
+
+
+def test_a_wrong_value_in_a_secret_field_is_described_by_type_not_shown(tmp_path):
+    path = write_config(tmp_path, """
+        model_list:
+          - model_name: a
+            litellm_params: {model: openai/x, api_key: [partner-secret-value]}
+        general_settings: {master_key: 12345678}
+    """)
+    text = str(problems_of(path))
+    assert "partner-secret-value" not in text and "12345678" not in text
+    assert "litellm_params.api_key: expected str, got list (value not shown)" in text
+    assert "general_settings.master_key: expected str, got int (value not shown)" in text

@@ -226,12 +226,25 @@ def make_converter() -> cattrs.Converter:
 CONVERTER = make_converter()
 
 
+# A wrong value in these fields may well be a key pasted in the wrong shape: say its type, never its value.
+SECRET_FIELDS = ("api_key", "master_key", "extra_headers")
+
+
 def structure(raw: Any, cls: type, where: str) -> tuple[Any, list[str]]:
     """``raw`` as ``cls``, or None and every problem, each prefixed with ``where``."""
     try:
         return CONVERTER.structure(raw, cls), []
     except Exception as exc:  # cattrs raises ClassValidationError / BaseValidationError groups
-        return None, [f"{where}{_dotted(msg)}" for msg in cattrs.transform_error(exc, path="", format_exception=_fmt)]
+        messages = cattrs.transform_error(exc, path="", format_exception=_fmt)
+        return None, [f"{where}{_hide_secret_value(_dotted(msg))}" for msg in messages]
+
+
+def _hide_secret_value(problem: str) -> str:
+    path, _, text = problem.partition(": ")
+    if not any(field in path for field in SECRET_FIELDS):
+        return problem
+    shown, got, rest = text.partition(", got ")
+    return f"{path}: {shown}, got {rest.split(' ', 1)[0]} (value not shown)" if got else f"{path}: {shown}"
 
 
 def _fmt(exc: BaseException, type_: Any) -> str:
