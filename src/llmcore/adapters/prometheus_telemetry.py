@@ -32,6 +32,8 @@ OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 # Long enough for any model id or class name; short enough that a stray
 # upstream string cannot bloat every scrape.
 _LABEL_LIMIT = 120
+# Label values come from a small set (aliases, params, class names); the caches stop growing past this.
+_CHILD_CACHE_LIMIT = 10_000
 
 TOKEN_KINDS = ("prompt", "completion", "reasoning", "cached")
 
@@ -45,6 +47,8 @@ class PrometheusTelemetry:
                  secrets: Iterable[Secret | str | None] = ()) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self._secrets: tuple[Secret | str, ...] = tuple(s for s in secrets if s)
+        self._masked: dict[str, str] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests_total = Counter(
             "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled or the error "
@@ -87,37 +91,53 @@ class PrometheusTelemetry:
     def add_secrets(self, secrets: Iterable[Secret | str | None]) -> None:
         """Mask these in label values too from now on (e.g. the proxy's master key)."""
         self._secrets = self._secrets + tuple(s for s in secrets if s)
+        self._masked.clear()
 
     def _label(self, value: object) -> str:
         text = "none" if value is None else str(value)
-        return redact(text, self._secrets)[:_LABEL_LIMIT]
+        masked = self._masked.get(text)
+        if masked is None:
+            masked = redact(text, self._secrets)[:_LABEL_LIMIT]
+            if len(self._masked) < _CHILD_CACHE_LIMIT:
+                self._masked[text] = masked
+        return masked
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: label lookups and masking cost more than the count itself."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = metric.labels(*labels)
+            if len(self._children) < _CHILD_CACHE_LIMIT:
+                self._children[key] = child
+        return child
 
     def _model(self, spec: ModelSpec) -> str:
         return self._label(spec.alias)
 
     @never_raises
     def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None:
-        self.param_adjustments_total.labels(
-            self._model(spec), self._label(adjustment.param), self._label(adjustment.action)).inc()
+        self._child(self.param_adjustments_total, self._model(spec), self._label(adjustment.param),
+                    self._label(adjustment.action)).inc()
 
     @never_raises
     def retrying(
         self, spec: ModelSpec, attempt: int, wait: float, error: UpstreamError, request_id: str | None
     ) -> None:
-        self.retries_total.labels(self._model(spec), self._label(type(error).__name__)).inc()
+        self._child(self.retries_total, self._model(spec), self._label(type(error).__name__)).inc()
 
     @never_raises
     def upstream_failed(self, spec: ModelSpec, error: UpstreamError, request_id: str | None) -> None:
         status = self._label(getattr(error, "status_code", None))
-        self.upstream_errors_total.labels(self._model(spec), status, self._label(type(error).__name__)).inc()
+        self._child(self.upstream_errors_total, self._model(spec), status, self._label(type(error).__name__)).inc()
 
     @never_raises
     def stream_incomplete(self, spec: ModelSpec, reason: str, detail: str, request_id: str | None) -> None:
-        self.stream_incomplete_total.labels(self._model(spec), self._label(reason)).inc()
+        self._child(self.stream_incomplete_total, self._model(spec), self._label(reason)).inc()
 
     @never_raises
     def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None:
-        self.model_mismatch_total.labels(self._model(spec), self._label(served_by)).inc()
+        self._child(self.model_mismatch_total, self._model(spec), self._label(served_by)).inc()
 
     @never_raises
     def request_finished(
@@ -126,24 +146,24 @@ class PrometheusTelemetry:
     ) -> None:
         model = self._model(spec)
         streamed = "true" if stream else "false"
-        self.requests_total.labels(model, self._label(outcome), streamed).inc()
-        self.request_duration_seconds.labels(model, streamed).observe(max(float(seconds), 0.0))
+        self._child(self.requests_total, model, self._label(outcome), streamed).inc()
+        self._child(self.request_duration_seconds, model, streamed).observe(max(float(seconds), 0.0))
         if usage is None:
             return
         counts = (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens, usage.cached_tokens)
         for kind, count in zip(TOKEN_KINDS, counts):
             if count > 0:
-                self.tokens_total.labels(model, kind).inc(count)
+                self._child(self.tokens_total, model, kind).inc(count)
         if usage.cost_usd is not None and usage.cost_usd > 0:
-            self.cost_usd_total.labels(model, self._label(usage.cost_source)).inc(usage.cost_usd)
+            self._child(self.cost_usd_total, model, self._label(usage.cost_source)).inc(usage.cost_usd)
 
     @never_raises
     def model_available(self, alias: str, available: bool) -> None:
-        self.availability.labels(self._label(alias)).set(1 if available else 0)
+        self._child(self.availability, self._label(alias)).set(1 if available else 0)
 
     @never_raises
     def model_unavailable(self, alias: str, reason: str) -> None:
-        self.availability.labels(self._label(alias)).set(0)
+        self._child(self.availability, self._label(alias)).set(0)
 
     @never_raises
     def content_exchanged(self, *args: Any, **kwargs: Any) -> None:
@@ -155,7 +175,7 @@ class PrometheusTelemetry:
 
     @never_raises
     def observe_overhead(self, route: str, seconds: float) -> None:
-        self.overhead_seconds.labels(self._label(route)).observe(max(float(seconds), 0.0))
+        self._child(self.overhead_seconds, self._label(route)).observe(max(float(seconds), 0.0))
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format, for ``GET /metrics`` (send with ``content_type``)."""

@@ -92,20 +92,39 @@ class RetryingCompletion:
             reraise=True,
         )
 
+    # The first try runs outside tenacity: most requests succeed at once, and building a retry
+    # controller for each costs more than llmcore's whole share of a call. A transient failure
+    # hands over to tenacity, which replays that failure as its attempt 1, so counts, waits
+    # (Retry-After included) and telemetry are exactly those of a controller that ran throughout.
+
     def complete(self, request: ChatRequest) -> ChatResponse:
         port: CompletionPort = self._inner
-        retrying = Retrying(sleep=self._sleep, **self._settings(request))
-        return retrying(port.complete, request)
+        try:
+            return port.complete(request)
+        except UpstreamError as first:
+            if not self._should_retry(request, first):
+                raise
+            retrying = Retrying(sleep=self._sleep, **self._settings(request))
+            return retrying(_after(first, port.complete), request)
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         port: AsyncCompletionPort = self._inner
-        retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
-        return await retrying(port.acomplete, request)
+        try:
+            return await port.acomplete(request)
+        except UpstreamError as first:
+            if not self._should_retry(request, first):
+                raise
+            retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
+            return await retrying(_async_after(first, port.acomplete), request)
+
+    @staticmethod
+    def _should_retry(request: ChatRequest, error: UpstreamError) -> bool:
+        return error.retryable and request.spec.retry.max_retries > 0
 
     def stream(self, request: ChatRequest) -> Iterator[StreamChunk]:
         port: CompletionPort = self._inner
 
-        def open_until_first_chunk() -> tuple[Iterator[StreamChunk], StreamChunk | None]:
+        def open_until_first_chunk(request: ChatRequest) -> tuple[Iterator[StreamChunk], StreamChunk | None]:
             upstream = port.stream(request)
             try:
                 return upstream, next(upstream)
@@ -115,8 +134,13 @@ class RetryingCompletion:
                 _close(upstream)
                 raise
 
-        retrying = Retrying(sleep=self._sleep, **self._settings(request))
-        upstream, first = retrying(open_until_first_chunk)
+        try:
+            upstream, first = open_until_first_chunk(request)
+        except UpstreamError as error:
+            if not self._should_retry(request, error):
+                raise
+            retrying = Retrying(sleep=self._sleep, **self._settings(request))
+            upstream, first = retrying(_after(error, open_until_first_chunk), request)
         return _chain(upstream, first)
 
     def astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
@@ -125,7 +149,9 @@ class RetryingCompletion:
     async def _astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         port: AsyncCompletionPort = self._inner
 
-        async def open_until_first_chunk() -> tuple[AsyncIterator[StreamChunk], StreamChunk | None]:
+        async def open_until_first_chunk(
+            request: ChatRequest,
+        ) -> tuple[AsyncIterator[StreamChunk], StreamChunk | None]:
             upstream = port.astream(request)
             try:
                 return upstream, await upstream.__anext__()
@@ -135,8 +161,13 @@ class RetryingCompletion:
                 await _aclose(upstream)
                 raise
 
-        retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
-        upstream, first = await retrying(open_until_first_chunk)
+        try:
+            upstream, first = await open_until_first_chunk(request)
+        except UpstreamError as error:
+            if not self._should_retry(request, error):
+                raise
+            retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
+            upstream, first = await retrying(_async_after(error, open_until_first_chunk), request)
         try:
             if first is not None:
                 yield first
@@ -144,6 +175,29 @@ class RetryingCompletion:
                     yield chunk
         finally:
             await _aclose(upstream)
+
+
+def _after(first: UpstreamError, call: Callable[[ChatRequest], T]) -> Callable[[ChatRequest], T]:
+    """``call``, except that its first invocation raises ``first`` (the failure already met)."""
+    pending = [first]
+
+    def attempt(request: ChatRequest) -> T:
+        if pending:
+            raise pending.pop()
+        return call(request)
+    return attempt
+
+
+def _async_after(
+    first: UpstreamError, call: Callable[[ChatRequest], Awaitable[T]]
+) -> Callable[[ChatRequest], Awaitable[T]]:
+    pending = [first]
+
+    async def attempt(request: ChatRequest) -> T:
+        if pending:
+            raise pending.pop()
+        return await call(request)
+    return attempt
 
 
 def _chain(upstream: Iterator[StreamChunk], first: StreamChunk | None) -> Iterator[StreamChunk]:
