@@ -103,4 +103,6 @@ class FanoutTelemetry:
         def fan_out(*args: Any, **kwargs: Any) -> None:
             for method in methods:
                 method(*args, **kwargs)
+        # Built once per event name: __getattr__ is only reached when the attribute is missing.
+        setattr(self, name, fan_out)
         return fan_out
