@@ -106,19 +106,36 @@ def to_chunk(chunk: Any, served: str = "") -> StreamChunk:
     Its streaming ``total_tokens`` (prompt + completion, reasoning lost) is
     never read; Usage computes the total itself.
     """
-    choices = getattr(chunk, "choices", None) or []
-    choice = choices[0] if choices else None
-    delta = getattr(choice, "delta", None)
+    fields = _fields(chunk)
+    choices = fields.get("choices") or []
+    choice = _fields(choices[0] if choices else None)
+    delta = _fields(choice.get("delta"))
     return StreamChunk(
-        content=getattr(delta, "content", None) or None,
-        reasoning_content=getattr(delta, "reasoning_content", None) or None,
-        tool_calls=tuple(_dump(call) for call in (getattr(delta, "tool_calls", None) or ())),
-        finish_reason=getattr(choice, "finish_reason", None) or None,
-        role=getattr(delta, "role", None) or None,
+        content=delta.get("content") or None,
+        reasoning_content=delta.get("reasoning_content") or None,
+        tool_calls=tuple(_dump(call) for call in (delta.get("tool_calls") or ())),
+        finish_reason=choice.get("finish_reason") or None,
+        role=delta.get("role") or None,
         model=served_model(chunk, served),
-        id=getattr(chunk, "id", None) or "",
-        usage=to_usage(getattr(chunk, "usage", None)),
+        id=fields.get("id") or "",
+        usage=to_usage(fields.get("usage")),
     )
+
+
+def _fields(obj: Any) -> Mapping[str, Any]:
+    """An object's fields as one mapping, read once.
+
+    LiteLLM keeps a delta's fields in pydantic's ``__pydantic_extra__``, where
+    every ``getattr`` goes through pydantic's ``__getattr__`` (~1 us a field,
+    per chunk); reading the two dicts directly costs a fraction of that.
+    """
+    if obj is None:
+        return {}
+    if isinstance(obj, Mapping):
+        return obj
+    extra = getattr(obj, "__pydantic_extra__", None)
+    own = getattr(obj, "__dict__", None) or {}
+    return {**own, **extra} if extra else own
 
 
 def served_model(answer: Any, served: str = "") -> str:
@@ -128,7 +145,8 @@ def served_model(answer: Any, served: str = "") -> str:
     keeps the upstream's in ``_hidden_params["provider_response_model"]``,
     except on the final usage chunk: there ``served`` (from earlier chunks) wins.
     """
-    hidden = getattr(answer, "_hidden_params", None)
+    private = getattr(answer, "__pydantic_private__", None)
+    hidden = private.get("_hidden_params") if isinstance(private, dict) else getattr(answer, "_hidden_params", None)
     if isinstance(hidden, Mapping) and hidden.get("provider_response_model"):
         return str(hidden["provider_response_model"])
     return served or getattr(answer, "model", None) or ""
