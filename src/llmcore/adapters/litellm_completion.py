@@ -79,6 +79,7 @@ class LiteLLMCompletion:
     async def _astream(request: ChatRequest) -> AsyncIterator[StreamChunk]:
         spec = request.spec
         upstream: Any = None
+        exhausted = False
         try:
             with translating(spec, spec.stream_timeout or spec.timeout):
                 upstream = await litellm_module().acompletion(**call_kwargs(request, stream=True))
@@ -87,8 +88,11 @@ class LiteLLMCompletion:
                     converted = to_chunk(chunk, served)
                     served = converted.model
                     yield converted
+                exhausted = True
         finally:
-            if upstream is not None:
+            # A stream read to its end has released its connection already; closing it again
+            # costs ~0.14 ms per stream. Anything else (break, cancel, error) must close it.
+            if upstream is not None and not exhausted:
                 await _aclose(upstream)
 
 
