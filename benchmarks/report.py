@@ -190,7 +190,7 @@ def markdown(result: dict[str, Any]) -> str:
     from benchmarks.bench_library import render as library_table
 
     parts = [
-        f"## Benchmark run {result['started']}",
+        f"## Benchmark run {result['started']} (llmcore {result.get('revision', 'unknown')})",
         "",
         f"Machine: {result['machine']['summary']}. {result['settings']['pinning']}. "
         f"{result['settings']['rounds']} rounds, targets interleaved; medians. "

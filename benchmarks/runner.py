@@ -56,6 +56,19 @@ SCENARIOS = (
 )
 
 
+def revision() -> str:
+    """The commit the run measured, and whether src/ had uncommitted changes (the install is editable)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=root, capture_output=True, text=True,
+                               timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit or 'unknown'}{' with uncommitted changes in src/' if dirty else ''}"
+
+
 def machine() -> dict[str, Any]:
     model = "unknown CPU"
     try:
@@ -278,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()  # before pinning: it counts the CPUs this process may use
     bench = Bench(args, out_dir)
     procfs.pin(os.getpid(), bench.cores.loadgen)
-    result: dict[str, Any] = {"started": started, "machine": info, "settings": {
+    result: dict[str, Any] = {"started": started, "revision": revision(), "machine": info, "settings": {
         "rounds": args.rounds, "quick": args.quick, "time_cap_s": args.time_cap, "pinning": bench.cores.describe(),
         "requests": args.requests or {s.key: (s.quick_requests if args.quick else s.requests) for s in SCENARIOS},
         "stream_chunks": 20,
