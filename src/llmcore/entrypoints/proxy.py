@@ -170,7 +170,7 @@ def run(
     if warm_up:
         runtime.warm_up()
     try:
-        import uvloop  # optional: faster event loop when installed
+        import uvloop  # a dependency everywhere but Windows, where the default loop serves
     except ImportError:
         asyncio.run(serve(runtime, host, port, grace_seconds, on_ready))
         return

@@ -8,8 +8,8 @@ policy decides what is sent, dropped or refused.
 from __future__ import annotations
 
 import json
+import os
 import re
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,7 +36,7 @@ def request_id_of(request: web.BaseRequest, secrets: Iterable[Secret | str] = ()
     sent = request.headers.get("x-request-id")
     if sent is not None and _REQUEST_ID.fullmatch(sent) and redact(sent, secrets) == sent:
         return sent
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as uuid4().hex, at a third of its cost
 
 
 @frozen(kw_only=True)
