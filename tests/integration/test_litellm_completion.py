@@ -469,3 +469,12 @@ def test_fake_server_log_shows_no_retry_or_key_fields_in_the_body(grok: Grok) ->
     body = json.dumps(grok.server.requests[0].body)
     for leaked in ("api_key", "max_retries", "timeout", "cost_per_token", "extra_headers"):
         assert leaked not in body
+
+
+def test_warm_up_sends_nothing_anywhere(monkeypatch) -> None:
+    # OPENAI_* set: the warm-up must not fall back to them either.
+    with FakeXAIServer() as trap:
+        monkeypatch.setenv("OPENAI_BASE_URL", trap.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-" + "0" * 20)
+        LiteLLMCompletion().warm_up()
+        assert trap.requests == []

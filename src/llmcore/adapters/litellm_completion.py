@@ -22,12 +22,30 @@ from llmcore.adapters.litellm_runtime import close_sync_clients, is_loaded, lite
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
 
 
+# Never contacted (mock_response answers), but a base URL keeps LiteLLM from reaching for OPENAI_BASE_URL.
+WARM_UP_BASE = "http://127.0.0.1:9/v1"
+
+
 class LiteLLMCompletion:
     """Implements CompletionPort and AsyncCompletionPort for OpenAI-compatible providers through LiteLLM."""
 
     def warm_up(self) -> None:
-        """Import LiteLLM now (~3 s) rather than inside the first request, e.g. before a server takes traffic."""
-        litellm_module()
+        """Import LiteLLM now (~3 s) rather than inside the first request, e.g. before a server takes traffic.
+
+        Then one call and one stream that LiteLLM answers itself (``mock_response``: nothing is
+        sent anywhere) build what LiteLLM otherwise builds lazily in the first real request
+        (measured: that request took 315 ms instead of 19 ms).
+        """
+        litellm = litellm_module()
+        warm_up_call = dict(
+            model="openai/llmcore-warm-up", messages=[{"role": "user", "content": "warm-up"}],
+            mock_response="ok", api_key="llmcore-warm-up", api_base=WARM_UP_BASE, max_retries=0,
+        )
+        # A warm-up that fails only means a slower first request; it must never stop a start-up.
+        with contextlib.suppress(Exception):
+            litellm.completion(**warm_up_call)
+            for _ in litellm.completion(**warm_up_call, stream=True):
+                pass
 
     def close(self) -> None:
         """Close the sync HTTP clients LiteLLM cached (process-wide) and forget them; a later call opens anew."""
