@@ -16,7 +16,10 @@ Messages = Sequence[Mapping[str, Any] | Message]
 
 # The core decides these itself; a caller's value is ignored (streaming is
 # chosen by calling stream(), and usage is always requested upstream).
-_CORE_OWNED_PARAMS = ("stream", "stream_options", "model", "messages")
+CORE_OWNED_PARAMS = frozenset({"stream", "stream_options", "model", "messages"})
+# Keyword arguments of complete()/stream() beside the params: a request field of the same name
+# would collide with them, so the shells refuse it rather than pass it on.
+CORE_KEYWORDS = frozenset({"request_id", "raise_on_incomplete"})
 
 
 @frozen(kw_only=True)
@@ -99,4 +102,4 @@ class Core:
 
 
 def _own(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k not in _CORE_OWNED_PARAMS}
+    return {k: v for k, v in params.items() if k not in CORE_OWNED_PARAMS}

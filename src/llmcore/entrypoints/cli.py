@@ -28,7 +28,7 @@ from llmcore.adapters.recording_telemetry import NullTelemetry
 from llmcore.adapters.yaml_config import LoadedConfig
 from llmcore.bootstrap import Runtime, build, build_runtime, load_config, registry_for
 from llmcore.domain.chat import InvalidMessageError
-from llmcore.domain.core import Core
+from llmcore.domain.core import CORE_KEYWORDS, CORE_OWNED_PARAMS, Core
 from llmcore.domain.errors import (
     ConfigError, LLMCoreError, ModelUnavailableError, ParamNotSupportedError, UnknownModelError, UpstreamError,
 )
@@ -173,7 +173,7 @@ class ErrorReportingGroup(click.Group):
 # --- the commands -------------------------------------------------------------------------
 
 # Set by `llmcore chat` itself or by the Core; as --param they would collide with its arguments.
-RESERVED_PARAMS = frozenset({"model", "messages", "stream", "stream_options", "request_id", "raise_on_incomplete"})
+RESERVED_PARAMS = CORE_OWNED_PARAMS | CORE_KEYWORDS
 
 
 def parse_params(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> dict[str, Any]:

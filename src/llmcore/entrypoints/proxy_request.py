@@ -16,13 +16,12 @@ from typing import Any
 from aiohttp import web
 from attrs import frozen
 
+from llmcore.domain.core import CORE_KEYWORDS
 from llmcore.domain.redaction import redact
 from llmcore.domain.secret import Secret
 from llmcore.entrypoints.openai_wire import MalformedRequestError
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-# Keyword names of Core.acomplete/astream: a body field with one of these names cannot ride in **params.
-_CORE_KEYWORDS = frozenset({"request_id", "raise_on_incomplete"})
 _JSON_TYPE_NAMES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
                     type(None): "null"}
 
@@ -74,7 +73,7 @@ def parse_chat_body(raw: bytes) -> ChatBody:
     if not isinstance(stream, bool):
         raise MalformedRequestError("'stream' must be true or false", "stream")
     options = body.get("stream_options")
-    clash = sorted(_CORE_KEYWORDS.intersection(body))
+    clash = sorted(CORE_KEYWORDS.intersection(body))
     if clash:
         raise MalformedRequestError(f"{clash[0]!r} is not a chat completion parameter", clash[0])
     return ChatBody(model=model, messages=messages, stream=stream,
