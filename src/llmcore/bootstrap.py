@@ -109,7 +109,7 @@ def build(
     config = config or load_config(path, env)
     registry = registry_for(config, env)
     if telemetry is None:
-        telemetry = default_telemetry(registry)
+        telemetry = default_telemetry(config)
     for warning in config.warnings:
         telemetry_warn(telemetry, warning)
     if completion is None:
@@ -142,14 +142,14 @@ def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:
     return ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
 
 
-def default_telemetry(registry: ModelRegistry) -> Any:
+def default_telemetry(config: LoadedConfig) -> Any:
     """Loguru logs (masked; the ``llmcore`` logger stays disabled until an application enables it)
     and Prometheus metrics in a registry of this Core's own."""
     from llmcore.adapters.loguru_telemetry import LoguruTelemetry
     from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
     from llmcore.adapters.recording_telemetry import FanoutTelemetry
 
-    return FanoutTelemetry(LoguruTelemetry(secrets=registry.secrets()), PrometheusTelemetry())
+    return FanoutTelemetry(LoguruTelemetry(secrets=config.secrets()), PrometheusTelemetry())
 
 
 def telemetry_warn(telemetry: Any, message: str) -> None:

@@ -128,10 +128,6 @@ class ModelRegistry:
             raise ModelUnavailableError(alias, reason)
         return spec
 
-    def reason(self, alias: str) -> str | None:
-        self.spec(alias)
-        return self._reasons[alias]
-
     def statuses(self) -> list[ModelStatus]:
         return [self.status(alias) for alias in self._specs]
 
@@ -149,7 +145,3 @@ class ModelRegistry:
             lifecycle_warning=spec.lifecycle.warning(self._today),
             sources=spec.sources,
         )
-
-    def secrets(self) -> list[object]:
-        """Every configured key, for the masking filter."""
-        return [s.api_key for s in self._specs.values() if s.api_key is not None]
