@@ -52,10 +52,8 @@ __all__ = ["create_app", "run", "serve"]
 
 
 def known_secrets(runtime: Runtime) -> list[Secret | str]:
-    found: list[Secret | str] = [s for s in runtime.core.registry.secrets() if isinstance(s, Secret)]
-    if runtime.core.settings.master_key is not None:
-        found.append(runtime.core.settings.master_key)
-    return found
+    """Every model key and the master key: what the runtime's log masking already knows."""
+    return list(runtime.logs.secrets)
 
 
 def refuse_unreadable_master_key(runtime: Runtime) -> None:
