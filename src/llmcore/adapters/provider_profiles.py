@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from attrs import field, frozen
 
 from llmcore.domain.frozen_mapping import frozen_mapping
-from llmcore.domain.model_spec import Capabilities, ParamRules
+from llmcore.domain.model_spec import Capabilities, ParamRules, UsageConvention
 
 GLOBAL_KEY_ENV = "LLMCORE_API_KEY"
 GLOBAL_BASE_URL_ENV = "LLMCORE_BASE_URL"
@@ -34,6 +34,7 @@ class ProviderProfile:
     auth_markers: tuple[str, ...] = ()
     quota_markers: tuple[str, ...] = ()
     extra_headers: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
+    usage_convention: UsageConvention = "reasoning_in_completion"
 
 
 _XAI_REJECTS = "xAI answers HTTP 400 to it for reasoning models"
@@ -61,6 +62,8 @@ XAI = ProviderProfile(
     ),
     auth_markers=("incorrect api key", "invalid api key", "no api key", "api key not valid"),
     quota_markers=("used all available credits", "spending limit", "doesn't have any credits"),
+    # docs.x.ai: completion_tokens leaves reasoning out; total = prompt + completion + reasoning.
+    usage_convention="reasoning_apart",
 )
 
 OPENAI_COMPATIBLE = ProviderProfile(

@@ -21,6 +21,7 @@ from llmcore.adapters.env_file_secrets import EnvFileSecretSource, is_reference
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, PROFILES, ProviderProfile
 from llmcore.domain.errors import ConfigError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec, ParamRules, RetryPolicy
+from llmcore.domain.routing import RoutingSettings
 from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Prices
 
@@ -40,6 +41,7 @@ class LoadedConfig:
     health_check_interval: float = 300.0
     max_request_size_mb: float = 1.0
     warnings: tuple[str, ...] = ()
+    routing: RoutingSettings = RoutingSettings()
 
     def secrets(self) -> list[Secret]:
         """Every key and the master key, for the masking filters."""
@@ -259,6 +261,7 @@ def _build_spec(
         prices=_prices(catalog, params, info),
         lifecycle=_lifecycle(catalog, info),
         environments=tuple(info.environments or ()),
+        usage_convention=profile.usage_convention,
         extra_headers={**profile.extra_headers, **((params.extra_headers if params else None) or {})},
         sources={
             **sources,

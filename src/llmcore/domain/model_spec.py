@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Literal
 
 from attrs import field, frozen
 
@@ -96,6 +97,28 @@ class Credentials:
     base_url_hint: str = "add api_base to the model entry"
 
 
+# How a provider counts reasoning tokens (Decision 14): xAI reports them apart from
+# completion_tokens (total = prompt + completion + reasoning); OpenAI and most others count
+# them inside completion_tokens (total = prompt + completion).
+UsageConvention = Literal["reasoning_apart", "reasoning_in_completion"]
+
+
+@frozen(kw_only=True)
+class Deployment:
+    """One deployment of an alias: LiteLLM's repeated ``model_name`` (load balancing, Decision 13).
+
+    ``id`` is ``model_info.id`` when the entry sets one, else a stable id llmcore derives;
+    ``weight``, ``rpm`` and ``tpm`` are LiteLLM's simple-shuffle inputs (at entry or
+    ``litellm_params`` level); ``order`` is LiteLLM's deployment priority (lower first).
+    """
+
+    id: str = ""
+    weight: float | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    order: int | None = None
+
+
 @frozen(kw_only=True)
 class ModelSpec:
     """A configured model: its public alias, where it is served, and every rule that applies to it."""
@@ -115,6 +138,8 @@ class ModelSpec:
     environments: tuple[str, ...] = field(default=(), converter=tuple)
     extra_headers: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
     sources: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
+    deployment: Deployment = field(factory=Deployment)
+    usage_convention: UsageConvention = "reasoning_in_completion"
 
     @property
     def api_key(self) -> Secret | None:
