@@ -140,6 +140,14 @@ class ModelSpec:
     sources: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
     deployment: Deployment = field(factory=Deployment)
     usage_convention: UsageConvention = "reasoning_in_completion"
+    # The provider's own LiteLLM params (api_version, aws_region_name, vertex_project, organization, ...),
+    # passed to LiteLLM as written; credential-bearing ones (aws_secret_access_key, vertex_credentials,
+    # azure_ad_token, ...) live apart as Secrets and are revealed only when the call is built.
+    provider_params: Mapping[str, object] = field(factory=dict, converter=frozen_mapping)
+    secret_params: Mapping[str, Secret] = field(factory=dict, converter=frozen_mapping)
+    # Set when the config itself says llmcore cannot serve this entry (a mode other than chat, a provider
+    # LiteLLM does not know): the registry reports the model unavailable with this reason.
+    unservable: str | None = None
 
     @property
     def api_key(self) -> Secret | None:
@@ -151,5 +159,5 @@ class ModelSpec:
 
     @property
     def litellm_model(self) -> str:
-        """The model string LiteLLM routes on, e.g. ``openai/grok-code-fast-1``."""
-        return f"{self.route}/{self.upstream_model}"
+        """The model string LiteLLM routes on, e.g. ``openai/grok-code-fast-1`` (a bare name has no route)."""
+        return f"{self.route}/{self.upstream_model}" if self.route else self.upstream_model

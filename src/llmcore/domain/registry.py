@@ -85,6 +85,8 @@ def environment_problem(spec: ModelSpec, environment: str | None) -> str | None:
 
 def unavailable_reason(spec: ModelSpec, environment: str | None) -> str | None:
     """The first reason the model cannot serve, or None when it can."""
+    if spec.unservable:
+        return spec.unservable
     return environment_problem(spec, environment) or key_problem(spec) or base_url_problem(spec)
 
 
