@@ -23,8 +23,10 @@ Where each set comes from (LiteLLM 1.110.2 paths, under site-packages/litellm/):
   ``mode``, ...), which the proxy accepts in ``model_info`` as well.
 - ``litellm_settings``: LiteLLM's proxy sets every key as an attribute of the ``litellm`` module
   (proxy_server.py ``setattr(litellm, key, value)``), so the accepted keys are the module's settings
-  (its non-callable public attributes) and the keys the proxy handles itself (``key == "X"``). The proxy
-  sets any other key too, to no effect: llmcore warns (config_schema.LENIENT_PLACES).
+  (its non-callable public attributes right after ``import litellm``: run this in a fresh process, as
+  a LiteLLM that has served calls carries more, e.g. ``logging_callback_manager``) and the keys the
+  proxy handles itself (``key == "X"``). The proxy sets any other key too, to no effect: llmcore
+  warns (config_schema.LENIENT_PLACES).
 - ``router_settings``: the parameters of ``Router.__init__`` (the proxy passes exactly these to the Router;
   any other key it logs as ignored, and so does llmcore: see config_schema.LENIENT_PLACES).
 - ``general_settings``: ``ConfigGeneralSettings`` (proxy/_types.py) and every ``general_settings.get("X")`` /
@@ -162,11 +164,16 @@ def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
-def main() -> int:
-    OUTPUT.write_text(render(generate()), encoding="utf-8")
+def main(argv: list[str]) -> int:
+    """Write the data file; with ``--stdout`` print it instead (the guard test compares that)."""
+    text = render(generate())
+    if "--stdout" in argv:
+        sys.stdout.write(text)
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
     print(f"wrote {OUTPUT}", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
