@@ -121,3 +121,10 @@ def test_a_model_of_another_provider_is_not_priced_as_its_namesake(tmp_path):
     spec = spec_of(tmp_path, "{model: ollama/gpt-4o}")
     assert spec.sources["defaults"] == "OpenAI-compatible provider profile"
     assert spec.prices.input_per_token is None
+
+
+@pytest.mark.parametrize("model", ["grok-build-0.1", "grok-code-fast-1"])
+def test_a_bare_catalog_name_is_xais(tmp_path, model):
+    spec = spec_of(tmp_path, f"{{model: {model}}}")
+    assert (spec.provider, spec.litellm_model, spec.unservable) == ("xai", f"openai/{model}", None)
+    assert spec.sources["defaults"] == f"built-in catalog ({model})"

@@ -134,7 +134,10 @@ def build_entry_spec(
     _check_values(where, params, problems)
     route = parse_route(params.model, params.custom_llm_provider)
     entry_base = _entry_base_url(params.api_base, secrets)
-    catalog = catalog_entry_for(route.upstream) if route.problem is None else None
+    catalog = catalog_entry_for(route.upstream) if route.route in ("", "openai", "xai") else None
+    if catalog is not None and route.route == "":
+        # A bare catalog name (model: grok-build-0.1) is xAI's even where LiteLLM's map has no bare key for it.
+        route = Route(route="", upstream=route.upstream, provider="xai")
     profile, why = choose_profile(info, route, entry_base, catalog)
     if profile is None:
         hint = schema.nearest(str(info.provider), frozenset(PROFILES))
