@@ -73,3 +73,14 @@ def test_repeated_aliases_are_shown_per_deployment():
     result = CliRunner().invoke(cli, ["--config", str(path), "config", "check"], obj=CliWiring(env={}))
     assert result.exit_code == 0
     assert result.output.count("[deployment ") >= 2
+
+
+def test_credential_params_are_shown_masked_with_their_reference():
+    path = VENDORED / "jasonacox-tinyllm.yaml"
+    secret = make_canary("aws-canary")
+    env = {"CUSTOM_AWS_ACCESS_KEY_ID": "AKIDEXAMPLE1234", "CUSTOM_AWS_SECRET_ACCESS_KEY": secret}
+    result = CliRunner().invoke(cli, ["--config", str(path), "config", "check"], obj=CliWiring(env=env))
+    assert result.exit_code == 0
+    assert f"aws_secret_access_key  aws-…{secret[-4:]}  (from entry (os.environ/CUSTOM_AWS_SECRET_ACCESS_KEY))" in (
+        result.output)
+    assert secret not in result.output

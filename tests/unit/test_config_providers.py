@@ -106,6 +106,8 @@ def test_credential_params_are_secrets_under_the_api_key_reference_rules(tmp_pat
     assert spec.secret_params["aws_session_token"].reveal() == "session-token-value"
     assert secret_key not in repr(spec) and secret_key not in str(spec.secret_params)
     assert spec.provider_params == {"aws_region_name": "eu-west-1"}
+    assert spec.sources["aws_secret_access_key"] == "entry (os.environ/AWS_SECRET)"
+    assert spec.sources["aws_session_token"] == f"entry (file:{key_file})"
     assert spec.unservable is None
 
 
@@ -130,6 +132,7 @@ def test_a_literal_credential_param_is_used_masked_and_warned_about(tmp_path):
     assert json.loads(spec.secret_params["vertex_credentials"].reveal())["private_key"] == secret
     assert spec.provider_params == {"vertex_project": "my-project", "vertex_location": "europe-west4"}
     assert any("vertex_credentials holds a literal credential" in w for w in config.warnings)
+    assert spec.sources["vertex_credentials"] == "entry (literal)"
     assert spec.secret_params["vertex_credentials"] in config.secrets()
     assert not any(secret in w for w in config.warnings)
 

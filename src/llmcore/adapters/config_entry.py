@@ -95,6 +95,9 @@ def build_entry_spec(
         **spec.sources,
         "profile": f"{profile.display_name} ({why})",
         "mode": "model_info" if info.mode else (defaults.source if defaults.mode else "default (chat)"),
+        # Where each credential param came from, shown beside its mask: entry (os.environ/AWS_SECRET_ACCESS_KEY).
+        **{name: f"entry ({raw.secret_params[name]})" if isinstance(raw.secret_params[name], str)
+           and is_reference(raw.secret_params[name]) else "entry (literal)" for name in secret_params},
     }
     return evolve(
         spec, upstream_model=route.upstream, provider=provider, route=call_route, sources=sources,

@@ -78,7 +78,8 @@ class ConfigReport:
             f"    api key   {masked(creds.api_key)}  (from {creds.api_key_source})",
             f"    base URL  {creds.base_url or 'none'}  (from {creds.base_url_source})",
         ]
-        lines += [f"    {name}  {secret}" for name, secret in spec.secret_params.items()]
+        lines += [f"    {name}  {secret}  (from {spec.sources.get(name, 'entry')})"
+                  for name, secret in spec.secret_params.items()]
         lines += [f"    {name}  {value}" for name, value in spec.provider_params.items()]
         lines.append(f"    prices    {prices_text(spec.prices)}")
         sources = spec.sources
