@@ -128,3 +128,12 @@ def test_a_bare_catalog_name_is_xais(tmp_path, model):
     spec = spec_of(tmp_path, f"{{model: {model}}}")
     assert (spec.provider, spec.litellm_model, spec.unservable) == ("xai", f"openai/{model}", None)
     assert spec.sources["defaults"] == f"built-in catalog ({model})"
+
+
+@pytest.mark.parametrize(("model", "key"), [
+    ("vertex_ai/gemini-2.5-pro", "gemini-2.5-pro"),  # filed under vertex_ai-language-models
+    ("bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+])
+def test_the_map_s_provider_families_count_as_their_provider(tmp_path, model, key):
+    spec = spec_of(tmp_path, f"{{model: '{model}'}}")
+    assert spec.sources["defaults"] == f"LiteLLM model map ({key})"

@@ -75,7 +75,7 @@ def defaults_for(
     if found is None:
         return profile_defaults
     key, data = found
-    if key == upstream and data.get("litellm_provider") not in (provider, None):
+    if key == upstream and not _same_provider(data.get("litellm_provider"), provider):
         return profile_defaults  # another provider's model of the same name
     return evolve(
         profile_defaults,
@@ -91,6 +91,14 @@ def defaults_for(
         mode=_text(data.get("mode")),
         source=f"LiteLLM model map ({key})",
     )
+
+
+def _same_provider(listed: Any, provider: str) -> bool:
+    """Whether the map's ``litellm_provider`` is this provider: the map files Vertex AI models under
+    ``vertex_ai-<family>`` and Bedrock's Converse models under ``bedrock_converse``."""
+    if listed is None or listed == provider:
+        return True
+    return isinstance(listed, str) and (listed.startswith(f"{provider}-") or listed == f"{provider}_converse")
 
 
 def _capabilities(base: Capabilities, data: Mapping[str, Any]) -> Capabilities:
