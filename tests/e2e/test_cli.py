@@ -129,6 +129,7 @@ def test_a_bad_config_lists_every_problem_and_exits_2(env: dict[str, str], tmp_p
           - model_name: two
             litellm_params:
               model: bedrock/claude
+              aws_secret_access_key: 42
           - model_name: three
             litellm_params:
               model: openai/grok-code-fast-1
@@ -140,7 +141,8 @@ def test_a_bad_config_lists_every_problem_and_exits_2(env: dict[str, str], tmp_p
         lines = result.stderr.splitlines()
         assert len(lines) == 3, lines
         assert all(line.startswith("error: ") and "llmcore.yaml" in line for line in lines)
-        assert "timeout" in lines[0] and "bedrock/claude" in lines[1] and "max_retries" in lines[2]
+        # A bedrock/ model loads now (issue 10); its credential param of the wrong type is the file's error.
+        assert "timeout" in lines[0] and "aws_secret_access_key" in lines[1] and "max_retries" in lines[2]
         assert "Traceback" not in result.stderr
         assert_no_leak(result, canary)
 

@@ -186,6 +186,7 @@ def test_models_list_with_a_bad_config_lists_every_problem_and_exits_2(tmp_path:
           - model_name: two
             litellm_params:
               model: anthropic/claude
+              drop_params: maybe
     """)
     result = run(["--config", str(path), "models", "list"], {})
     assert result.exit_code == 2
@@ -342,12 +343,12 @@ def test_config_check_names_the_built_in_catalog_when_there_is_no_file(canary: s
 
 
 def test_config_check_warns_about_literal_keys_and_litellm_only_settings(tmp_path: Path, canary: str) -> None:
-    path = config_with(tmp_path, grok_entry(f"api_key: {canary}\nrpm: 10"))
+    path = config_with(tmp_path, grok_entry(f"api_key: {canary}\nmax_parallel_requests: 10"))
     result = run(["--config", str(path), "config", "check"], {})
     assert result.exit_code == 0
     warnings = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
     assert any("literal key" in w for w in warnings)
-    assert any("rpm" in w for w in warnings)
+    assert any("max_parallel_requests" in w for w in warnings)
     assert "(from entry (literal))" in result.stdout
     assert_no_leak(result, canary)
 
@@ -396,16 +397,20 @@ def test_config_check_masks_the_master_key_and_fails_strict_on_a_broken_one(tmp_
 
 
 def test_config_check_json_lists_models_sources_and_warnings(tmp_path: Path, canary: str) -> None:
-    path = config_with(tmp_path, grok_entry("tpm: 5"))
+    path = config_with(tmp_path, grok_entry("tpm: 5\nmax_parallel_requests: 2"))
     result = run(["--config", str(path), "--json", "config", "check", "--strict"], {"GROK_API_KEY": canary})
     document = json.loads(result.stdout)
     assert document["ok"] is True
-    assert document["models"] == [{
-        "alias": GROK, "upstream": GROK, "available": True, "reason": None,
-        "api_key": f"xai-…{canary[-4:]}", "api_key_source": "env GROK_API_KEY",
+    [model] = document["models"]
+    assert {k: model[k] for k in ("alias", "upstream", "provider", "litellm_model", "available", "reason", "api_key",
+                                  "api_key_source", "base_url", "base_url_source")} == {
+        "alias": GROK, "upstream": GROK, "provider": "xai", "litellm_model": f"openai/{GROK}", "available": True,
+        "reason": None, "api_key": f"xai-…{canary[-4:]}", "api_key_source": "env GROK_API_KEY",
         "base_url": "https://api.x.ai/v1", "base_url_source": "default",
-    }]
-    assert any("tpm" in w for w in document["warnings"])
+    }
+    assert model["deployment"]["tpm"] == 5
+    assert model["sources"]["defaults"] == f"built-in catalog ({GROK})"
+    assert any("max_parallel_requests" in w for w in document["warnings"])
     assert document["master_key"] is None
 
 

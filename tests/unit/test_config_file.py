@@ -40,7 +40,7 @@ def test_catalog_fills_defaults_and_the_entry_overrides_one_field(tmp_path, cana
                                           "reasoning"}
     assert spec.param_rules.strip_name_from_non_user
     assert spec.capabilities.reasoning and spec.capabilities.tools
-    assert spec.sources["defaults"] == "built-in catalog"
+    assert spec.sources["defaults"] == "built-in catalog (grok-code-fast-1)"
 
 
 def test_catalog_defaults_follow_the_upstream_model_under_another_alias(tmp_path, canary):
@@ -147,15 +147,12 @@ def test_every_problem_names_the_file_the_entry_and_the_field(tmp_path):
     ("litellm_settings: {}", "model_list: required"),
     ("model_list:\n  - litellm_params: {model: openai/x}", "model_list[0]: model_name is required"),
     ("model_list:\n  - model_name: a", "model_list[0] (a): litellm_params is required"),
-    ("model_list:\n  - model_name: a\n    litellm_params: {model: anthropic/claude}", "is not served by llmcore"),
     ("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n    model_info: {provider: xia}",
      "unknown provider 'xia'; did you mean 'xai'?"),
     ("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, timeout: -1}",
      "timeout: must be a positive number"),
     ("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, max_retries: 1, num_retries: 1}",
      "set max_retries or num_retries, not both"),
-    ("model_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n"
-     "  - model_name: a\n    litellm_params: {model: openai/y}", "configured more than once"),
     ("model_list: []\nmodel_lsit: []", "unknown key 'model_lsit'; did you mean 'model_list'?"),
     ("model_list: []\ngeneral_settings: {max_request_size_mb: 0}", "max_request_size_mb: must be a positive"),
     ("model_list: []\ngeneral_settings: []", "general_settings: expected a mapping"),
@@ -193,7 +190,7 @@ def test_litellm_only_keys_are_accepted_with_a_warning(tmp_path, canary):
     path = write_config(tmp_path, """
         model_list:
           - model_name: grok-code-fast-1
-            litellm_params: {model: openai/grok-code-fast-1, rpm: 480, tpm: 2000000}
+            litellm_params: {model: openai/grok-code-fast-1, rpm: 480, tpm: 2000000, max_parallel_requests: 4}
             model_info: {mode: chat, id: grok-1, base_model: grok-code-fast-1}
         router_settings: {routing_strategy: simple-shuffle}
         litellm_settings: {drop_params: true, set_verbose: false}
@@ -201,8 +198,11 @@ def test_litellm_only_keys_are_accepted_with_a_warning(tmp_path, canary):
     """)
     config = load(path, {"LLMCORE_MASTER_KEY": canary})
     joined = "\n".join(config.warnings)
-    assert "model_list[0] (grok-code-fast-1).litellm_params.rpm is a LiteLLM proxy setting" in joined
-    assert "config.router_settings" in joined
+    # rpm and tpm are honoured now (the deployment's weights, issue 10); max_parallel_requests is not.
+    assert "model_list[0] (grok-code-fast-1).litellm_params.max_parallel_requests is a LiteLLM proxy setting" in joined
+    assert "rpm" not in joined and "tpm" not in joined
+    assert config.specs[0].deployment.rpm == 480 and config.specs[0].deployment.tpm == 2_000_000
+    assert config.routing.routing_strategy == "simple-shuffle"
     assert "general_settings.database_url" in joined
     assert config.master_key.reveal() == canary
 

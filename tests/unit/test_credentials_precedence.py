@@ -183,7 +183,7 @@ def test_generic_provider_reads_env_names_from_the_entry(tmp_path, canary):
     """)
     reg = registry_from(path, {"PARTNER_KEY": canary, "PARTNER_URL": "http://127.0.0.1:7/v1"})
     spec = reg.resolve("partner")
-    assert spec.provider == "openai_compatible"
+    assert spec.provider == "openai"  # LiteLLM's provider name for the openai/ route (issue 10)
     assert spec.base_url == "http://127.0.0.1:7/v1"
     assert reg.status("partner").sources["api_key"] == "env PARTNER_KEY"
 

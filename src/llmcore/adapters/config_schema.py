@@ -14,6 +14,8 @@ from typing import Any
 import cattrs
 from attrs import define, fields
 
+from llmcore.adapters.litellm_data import accepted_keys, litellm_version
+
 # --- The raw file, as written ------------------------------------------------
 
 
@@ -31,6 +33,13 @@ class LiteLLMParams:
     extra_headers: dict[str, str] | None = None
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
+    # LiteLLM's explicit provider for a model name that carries none (model: my-model, custom_llm_provider: openai).
+    custom_llm_provider: str | None = None
+    # LiteLLM Router's deployment inputs: simple-shuffle weights and priority.
+    rpm: int | None = None
+    tpm: int | None = None
+    weight: float | None = None
+    order: int | None = None
 
 
 @define
@@ -96,6 +105,13 @@ class ModelEntry:
     model_name: str
     litellm_params: LiteLLMParams
     model_info: ModelInfo | None = None
+    # LiteLLM's Router also reads rpm/tpm at entry level (load_balancer.yaml writes them there).
+    rpm: int | None = None
+    tpm: int | None = None
+
+
+# LiteLLM's shape: [{alias: [fallback, ...]}, ...]
+Fallbacks = list[dict[str, list[str]]]
 
 
 @define
@@ -103,6 +119,23 @@ class LiteLLMSettings:
     drop_params: bool | None = None
     num_retries: int | None = None
     request_timeout: float | None = None
+    fallbacks: Fallbacks | None = None
+    context_window_fallbacks: Fallbacks | None = None
+    content_policy_fallbacks: Fallbacks | None = None
+
+
+@define
+class RouterSettings:
+    """LiteLLM Router's own names (Router.__init__), read into RoutingSettings and the per-entry defaults."""
+
+    fallbacks: Fallbacks | None = None
+    context_window_fallbacks: Fallbacks | None = None
+    content_policy_fallbacks: Fallbacks | None = None
+    allowed_fails: int | None = None
+    cooldown_time: float | None = None
+    routing_strategy: str | None = None
+    num_retries: int | None = None
+    timeout: float | None = None
 
 
 @define
@@ -114,64 +147,47 @@ class GeneralSettings:
     max_request_size_mb: float | None = None
 
 
-# --- Keys LiteLLM's proxy accepts that llmcore does not use -------------------
+# --- Keys: what llmcore reads, and what LiteLLM's proxy accepts (generated from the locked LiteLLM) ----
 
-LITELLM_ONLY_KEYS: Mapping[str, frozenset[str]] = {
-    "": frozenset({"router_settings", "environment_variables", "callback_settings", "credential_list",
-                   "include", "files_settings", "assistant_settings", "vector_store_registry",
-                   "guardrails", "mcp_servers", "search_tools", "prompts"}),
-    "model_list[]": frozenset(),
-    "litellm_params": frozenset({
-        "rpm", "tpm", "max_parallel_requests", "weight", "order", "tags", "api_version", "organization",
-        "custom_llm_provider", "region_name", "input_cost_per_second", "output_cost_per_second",
-        "merge_reasoning_content_in_choices", "use_in_pass_through", "use_litellm_proxy", "mock_response",
-        "headers", "cooldown_time", "litellm_credential_name", "configurable_clientside_auth_params",
-        "allowed_openai_params", "max_tokens", "temperature", "top_p", "seed", "user", "litellm_trace_id",
-        "model_info", "budget_duration", "max_budget", "cache_control_injection_points",
-    }),
-    "model_info": frozenset({
-        "tier", "team_id", "access_groups", "description", "litellm_provider", "db_model", "updated_at",
-        "created_at", "updated_by", "created_by", "max_tokens", "cache_creation_input_token_cost",
-        "output_cost_per_reasoning_token", "input_cost_per_token_above_200k_tokens",
-        "output_cost_per_token_above_200k_tokens", "supports_prompt_caching", "supports_system_messages",
-        "supports_parallel_function_calling", "supports_web_search", "supports_audio_input",
-        "supports_audio_output", "supports_pdf_input", "supports_native_streaming", "source",
-        "deprecation_date", "successor_model", "supported_openai_params", "key",
-    }),
-    "litellm_settings": frozenset({
-        "set_verbose", "json_logs", "success_callback", "failure_callback", "callbacks", "cache",
-        "cache_params", "turn_off_message_logging", "redact_user_api_key_info", "context_window_fallbacks",
-        "fallbacks", "default_fallbacks", "content_policy_fallbacks", "allowed_fails", "max_budget",
-        "budget_duration", "telemetry", "service_callback", "modify_params", "enable_preview_features",
-        "additional_drop_params", "default_team_settings", "ssl_verify", "force_ipv4",
-    }),
-    "general_settings": frozenset({
-        "database_url", "database_connection_pool_limit", "database_connection_timeout", "alerting",
-        "alerting_threshold", "proxy_batch_write_at", "disable_spend_logs", "store_model_in_db",
-        "master_key_ttl", "allowed_routes", "public_routes", "enable_jwt_auth", "litellm_jwtauth",
-        "health_check_details", "ui_access_mode",
-        "disable_master_key_return", "custom_auth", "max_parallel_requests", "global_max_parallel_requests",
-        "infer_model_from_keys", "forward_client_headers_to_llm_api", "maximum_spend_logs_retention_period",
-    }),
-}
+TOP_LEVEL_USED = frozenset({"model_list", "litellm_settings", "router_settings", "general_settings",
+                            "environment_variables"})
 
-TOP_LEVEL_USED = frozenset({"model_list", "litellm_settings", "general_settings"})
+
+# LiteLLM's proxy loads a file with any key in these places: router_settings keys that are not Router arguments
+# are logged as ignored ("Key 'x' is not a valid argument for Router.__init__(). Ignoring this key."), and every
+# litellm_settings key is set as an attribute of the litellm module, to no effect when LiteLLM has no such
+# setting (proxy_server.py). llmcore does the same, so a file LiteLLM's proxy loads loads here too, with a
+# warning that names the nearest real key.
+LENIENT_PLACES = frozenset({"router_settings", "litellm_settings"})
+
+
+def litellm_only(place: str, used: frozenset[str]) -> frozenset[str]:
+    """Keys LiteLLM's proxy accepts in ``place`` that llmcore does not read: accepted with a warning."""
+    return accepted_keys(place) - used
 
 
 def used_keys(cls: type) -> frozenset[str]:
     return frozenset(a.name for a in fields(cls))
 
 
-def nearest(key: str, candidates: frozenset[str]) -> str:
-    """A hint naming the valid key closest to a typo, if any is close."""
+def nearest(key: str, candidates: frozenset[str], listed: frozenset[str] | None = None) -> str:
+    """A hint naming the valid key closest to a typo; else the keys in ``listed`` (default: all candidates)."""
     match = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else f"; valid keys: {', '.join(sorted(candidates))}"
+    if match:
+        return f"; did you mean {match[0]!r}?"
+    shown = candidates if listed is None else listed
+    more = "" if listed is None or listed == candidates else " (or another key LiteLLM's proxy accepts here)"
+    return f"; valid keys: {', '.join(sorted(shown))}{more}"
 
 
 def split_unknown(
     raw: Mapping[str, Any], used: frozenset[str], litellm_only: frozenset[str], where: str,
+    *, lenient: bool = False,
 ) -> tuple[dict[str, Any], list[str], list[str]]:
-    """(the keys llmcore uses, warnings for LiteLLM-only keys, errors for unknown keys)."""
+    """(the keys llmcore uses, warnings for LiteLLM-only keys, errors for unknown keys).
+
+    With ``lenient`` (a place where LiteLLM's proxy itself ignores unknown keys) an unknown key is a warning.
+    """
     kept: dict[str, Any] = {}
     warnings: list[str] = []
     errors: list[str] = []
@@ -180,8 +196,12 @@ def split_unknown(
             kept[key] = value
         elif key in litellm_only:
             warnings.append(f"{where}.{key} is a LiteLLM proxy setting that llmcore does not use; ignored")
+        elif lenient:
+            warnings.append(f"{where}.{key} is read by neither llmcore nor LiteLLM {litellm_version()} (LiteLLM's "
+                            f"proxy ignores it too); ignored{nearest(str(key), used | litellm_only, used)}")
         else:
-            errors.append(f"{where}: unknown key {key!r}{nearest(str(key), used)}")
+            errors.append(f"{where}: unknown key {key!r}{nearest(str(key), used | litellm_only, used)} "
+                          f"(neither llmcore nor LiteLLM {litellm_version()} reads it here)")
     return kept, warnings, errors
 
 

@@ -26,6 +26,10 @@ class EnvFileSecretSource:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
 
+    def with_defaults(self, defaults: Mapping[str, str]) -> EnvFileSecretSource:
+        """A source whose variables are ``defaults`` overlaid by this one's (a set variable always wins)."""
+        return EnvFileSecretSource({**defaults, **self._env})
+
     def resolve(self, reference: str, *, field_name: str) -> Resolved:
         if reference.startswith(ENV_PREFIX):
             name = reference[len(ENV_PREFIX):]

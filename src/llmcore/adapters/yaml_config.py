@@ -12,21 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from attrs import evolve, frozen
+from attrs import frozen
 
 from llmcore.adapters import config_schema as schema
-from llmcore.adapters.catalog import CATALOG, CatalogEntry, catalog_entry_for
-from llmcore.adapters.credentials import resolve_credentials
-from llmcore.adapters.env_file_secrets import EnvFileSecretSource, is_reference
-from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, PROFILES, ProviderProfile
+from llmcore.adapters.catalog import catalog
+from llmcore.adapters.config_entry import RawEntry, build_catalog_spec, build_entry_spec
+from llmcore.adapters.config_routing import file_defaults_from, routing_from, with_deployment_id
+from llmcore.adapters.env_file_secrets import ENV_PREFIX, EnvFileSecretSource
+from llmcore.adapters.litellm_data import credential_params, provider_params
+from llmcore.adapters.model_defaults import CATALOG_SOURCE
 from llmcore.domain.errors import ConfigError
-from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec, ParamRules, RetryPolicy
+from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.routing import RoutingSettings
 from llmcore.domain.secret import Secret
-from llmcore.domain.usage import Prices
 
-CATALOG_SOURCE = "built-in catalog"
-ROUTES = ("openai/", "xai/")
+__all__ = ["CATALOG_SOURCE", "LoadedConfig", "load_catalog", "load_file"]
 
 
 @frozen(kw_only=True)
@@ -44,29 +44,35 @@ class LoadedConfig:
     routing: RoutingSettings = RoutingSettings()
 
     def secrets(self) -> list[Secret]:
-        """Every key and the master key, for the masking filters."""
+        """Every key, every credential param and the master key, for the masking filters."""
         found = [spec.api_key for spec in self.specs if spec.api_key is not None]
+        found += [secret for spec in self.specs for secret in spec.secret_params.values()]
         return found + ([self.master_key] if self.master_key is not None else [])
 
 
 def load_catalog(secrets: EnvFileSecretSource) -> LoadedConfig:
     """The catalog's models, credentials from the environment only."""
-    specs = tuple(_build_spec(entry.alias, None, entry, secrets, global_drop=None) for entry in CATALOG.values())
+    specs = tuple(build_catalog_spec(entry, secrets) for entry in catalog().values() if entry.served_without_config)
     return LoadedConfig(source=CATALOG_SOURCE, specs=specs)
 
 
 def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
-    """Exactly the file's models, the catalog filling defaults for entries it knows."""
+    """Exactly the file's models (one spec per entry: a repeated model_name is several deployments),
+    the catalog and LiteLLM's model map filling defaults; ConfigError lists every problem in the file."""
     source = str(path)
     raw = _read_yaml(Path(path))
     problems: list[str] = []
     warnings: list[str] = []
-    top, top_warn, top_err = schema.split_unknown(raw, schema.TOP_LEVEL_USED, schema.LITELLM_ONLY_KEYS[""], "config")
+    top, top_warn, top_err = schema.split_unknown(
+        raw, schema.TOP_LEVEL_USED, schema.litellm_only("", schema.TOP_LEVEL_USED), "config")
     warnings += top_warn
     problems += [e.replace("config: ", "", 1) for e in top_err]
 
+    secrets = _with_environment_variables(top.get("environment_variables"), secrets, problems)
     litellm_settings = _section(top, "litellm_settings", schema.LiteLLMSettings, problems, warnings)
+    router_settings = _section(top, "router_settings", schema.RouterSettings, problems, warnings)
     general = _section(top, "general_settings", schema.GeneralSettings, problems, warnings)
+    file_defaults = file_defaults_from(litellm_settings, router_settings, problems)
 
     raw_models = top.get("model_list")
     if raw_models is None:
@@ -77,28 +83,55 @@ def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
         raw_models = []
 
     specs: list[ModelSpec] = []
-    seen: set[str] = set()
-    global_drop = litellm_settings.drop_params if litellm_settings else None
     for index, raw_entry in enumerate(raw_models):
         entry = _entry(index, raw_entry, problems, warnings)
         if entry is None:
             continue
-        if entry.model_name in seen:
-            problems.append(f"model_list[{index}] ({entry.model_name}): model_name is configured more than once")
-            continue
-        seen.add(entry.model_name)
-        spec = _spec_from_entry(index, entry, secrets, global_drop, problems, warnings)
+        spec = build_entry_spec(entry, secrets, file_defaults, problems, warnings)
         if spec is not None:
-            specs.append(spec)
+            specs.append(with_deployment_id(spec, entry, specs))
 
+    routing = routing_from(litellm_settings, router_settings, {s.alias for s in specs}, problems)
     master_key, master_problem = _master_key(general, secrets)
     proxy = _proxy_settings(general, problems)
     if problems:
         raise ConfigError(problems, source=source)
     return LoadedConfig(
         source=source, specs=tuple(specs), master_key=master_key, master_key_problem=master_problem,
-        warnings=tuple(warnings), **proxy,
+        warnings=tuple(warnings), routing=routing, **proxy,
     )
+
+
+def _with_environment_variables(
+    raw: Any, secrets: EnvFileSecretSource, problems: list[str],
+) -> EnvFileSecretSource:
+    """``environment_variables`` as defaults beneath the process environment, for this file's references.
+
+    LiteLLM's proxy writes them into ``os.environ``; a library must not change its host's
+    environment, so llmcore reads them only when resolving this file's ``os.environ/NAME``
+    references and env lookups. A variable the process sets wins (so an operator can override
+    the file); a value that is itself ``os.environ/NAME`` is read from the process, as LiteLLM does.
+    """
+    if raw is None:
+        return secrets
+    if not isinstance(raw, dict):
+        problems.append(f"environment_variables: expected a mapping of NAME: value, got {type(raw).__name__}")
+        return secrets
+    values: dict[str, str] = {}
+    for name, value in raw.items():
+        if value is None:
+            continue  # `NAME:` with no value: nothing to set (LiteLLM would set the text "None")
+        if not isinstance(name, str) or isinstance(value, (dict, list)):
+            problems.append(f"environment_variables.{name}: expected NAME: text, got {type(value).__name__}")
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if text.startswith(ENV_PREFIX):
+            resolved = secrets.env(text[len(ENV_PREFIX):])
+            if resolved.value is None:
+                continue  # LiteLLM leaves such a variable unset too
+            text = resolved.value.reveal()
+        values[name] = text
+    return secrets.with_defaults(values)
 
 
 def _proxy_settings(general: schema.GeneralSettings | None, problems: list[str]) -> dict[str, Any]:
@@ -145,7 +178,9 @@ def _section(top: Mapping[str, Any], name: str, cls: type, problems: list[str], 
     if not isinstance(raw, dict):
         problems.append(f"{name}: expected a mapping, got {type(raw).__name__}")
         return None
-    kept, warn, err = schema.split_unknown(raw, schema.used_keys(cls), schema.LITELLM_ONLY_KEYS[name], name)
+    used = schema.used_keys(cls)
+    kept, warn, err = schema.split_unknown(raw, used, schema.litellm_only(name, used), name,
+                                           lenient=name in schema.LENIENT_PLACES)
     warnings += warn
     problems += err
     value, errors = schema.structure(kept, cls, name)
@@ -153,7 +188,7 @@ def _section(top: Mapping[str, Any], name: str, cls: type, problems: list[str], 
     return value
 
 
-def _entry(index: int, raw: Any, problems: list[str], warnings: list[str]) -> schema.ModelEntry | None:
+def _entry(index: int, raw: Any, problems: list[str], warnings: list[str]) -> RawEntry | None:
     where = f"model_list[{index}]"
     if not isinstance(raw, dict):
         problems.append(f"{where}: expected a mapping with model_name and litellm_params")
@@ -165,9 +200,10 @@ def _entry(index: int, raw: Any, problems: list[str], warnings: list[str]) -> sc
         problems.append(f"{where}: model_name is required and must be a non-empty string")
         return None
     entry_keys = schema.used_keys(schema.ModelEntry)
-    kept, warn, err = schema.split_unknown(raw, entry_keys, schema.LITELLM_ONLY_KEYS["model_list[]"], where)
+    kept, warn, err = schema.split_unknown(raw, entry_keys, schema.litellm_only("model_list[]", entry_keys), where)
     warnings += warn
     problems += err
+    pulled: dict[str, dict[str, Any]] = {"secret": {}, "provider": {}}
     for section, cls in (("litellm_params", schema.LiteLLMParams), ("model_info", schema.ModelInfo)):
         sub = kept.get(section)
         if sub is None:
@@ -175,170 +211,23 @@ def _entry(index: int, raw: Any, problems: list[str], warnings: list[str]) -> sc
         if not isinstance(sub, dict):
             problems.append(f"{where}.{section}: expected a mapping, got {type(sub).__name__}")
             return None
-        inner, warn, err = schema.split_unknown(
-            sub, schema.used_keys(cls), schema.LITELLM_ONLY_KEYS[section], f"{where}.{section}"
-        )
+        if section == "litellm_params":
+            sub = dict(sub)
+            pulled["secret"] = {k: sub.pop(k) for k in list(sub) if k in credential_params()}
+            pulled["provider"] = {k: sub.pop(k) for k in list(sub) if k in provider_params()}
+        used = schema.used_keys(cls)
+        inner, warn, err = schema.split_unknown(sub, used, schema.litellm_only(section, used), f"{where}.{section}")
         kept[section] = inner
         warnings += warn
         problems += err
     if "litellm_params" not in kept:
-        problems.append(f"{where}: litellm_params is required (with at least model: openai/<model>)")
+        problems.append(f"{where}: litellm_params is required (with at least model: <provider>/<model>)")
         return None
     entry, errors = schema.structure(kept, schema.ModelEntry, where)
     problems += errors
-    return entry
-
-
-def _spec_from_entry(
-    index: int, entry: schema.ModelEntry, secrets: EnvFileSecretSource, global_drop: bool | None,
-    problems: list[str], warnings: list[str],
-) -> ModelSpec | None:
-    where = f"model_list[{index}] ({entry.model_name})"
-    params = entry.litellm_params
-    info = entry.model_info or schema.ModelInfo()
-    route, _, upstream = params.model.partition("/")
-    if not upstream or f"{route}/" not in ROUTES:
-        problems.append(
-            f"{where}.litellm_params.model: {params.model!r} is not served by llmcore; "
-            "use openai/<model> with api_base pointing at an OpenAI-compatible endpoint"
-        )
+    if entry is None:
         return None
-    catalog = catalog_entry_for(entry.model_name, upstream)
-    provider_name = info.provider or (catalog.provider if catalog else "openai_compatible")
-    profile = PROFILES.get(provider_name)
-    if profile is None:
-        hint = schema.nearest(provider_name, frozenset(PROFILES))
-        problems.append(f"{where}.model_info.provider: unknown provider {provider_name!r}{hint}")
-        return None
-    if params.api_key and not is_reference(params.api_key):
-        warnings.append(
-            f"{where}.litellm_params.api_key holds a literal key; use os.environ/NAME or file:/path "
-            "so the key stays out of the file"
-        )
-    if params.max_retries is not None and params.num_retries is not None:
-        problems.append(f"{where}.litellm_params: set max_retries or num_retries, not both")
-    for name in ("timeout", "stream_timeout"):
-        value = getattr(params, name)
-        if value is not None and value <= 0:
-            problems.append(f"{where}.litellm_params.{name}: must be a positive number of seconds, got {value}")
-    return _build_spec(entry.model_name, entry, catalog, secrets, global_drop, profile)
-
-
-def _build_spec(
-    alias: str, entry: schema.ModelEntry | None, catalog: CatalogEntry | None, secrets: EnvFileSecretSource,
-    global_drop: bool | None, profile: ProviderProfile | None = None,
-) -> ModelSpec:
-    params = entry.litellm_params if entry else None
-    info = (entry.model_info if entry else None) or schema.ModelInfo()
-    if profile is None:
-        profile = PROFILES.get(catalog.provider if catalog else "", OPENAI_COMPATIBLE)
-    upstream = params.model.partition("/")[2] if params else (catalog.upstream_model if catalog else alias)
-    sources: dict[str, str] = {}
-    credentials = resolve_credentials(
-        profile=profile,
-        entry_key=params.api_key if params else None,
-        entry_base_url=params.api_base if params else None,
-        key_env=info.api_key_env or profile.key_env,
-        base_url_env=info.base_url_env or profile.base_url_env,
-        secrets=secrets,
-    )
-    drop_params = _first(params.drop_params if params else None, global_drop, True)
-    sources["drop_params"] = (
-        "entry" if params and params.drop_params is not None
-        else "litellm_settings" if global_drop is not None else "default"
-    )
-    return ModelSpec(
-        alias=alias,
-        upstream_model=upstream,
-        provider=profile.name,
-        route="openai",
-        credentials=credentials,
-        capabilities=_capabilities(profile.capabilities, info),
-        param_rules=_param_rules(profile.param_rules, params, info, drop_params),
-        retry=_retry(params, info),
-        timeout=_first(params.timeout if params else None, catalog.timeout if catalog else None, 600.0),
-        stream_timeout=params.stream_timeout if params else None,
-        prices=_prices(catalog, params, info),
-        lifecycle=_lifecycle(catalog, info),
-        environments=tuple(info.environments or ()),
-        usage_convention=profile.usage_convention,
-        extra_headers={**profile.extra_headers, **((params.extra_headers if params else None) or {})},
-        sources={
-            **sources,
-            "api_key": credentials.api_key_source,
-            "api_base": credentials.base_url_source,
-            "defaults": CATALOG_SOURCE if catalog else f"{profile.display_name} profile",
-        },
-    )
-
-
-def _first(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)
-
-
-def _capabilities(base: Capabilities, info: schema.ModelInfo) -> Capabilities:
-    caps = info.capabilities or schema.CapabilitiesConfig()
-    return evolve(
-        base,
-        streaming=_first(caps.streaming, base.streaming),
-        reasoning=_first(caps.reasoning, info.supports_reasoning, base.reasoning),
-        tools=_first(caps.tools, info.supports_function_calling, base.tools),
-        tool_choice=_first(caps.tool_choice, info.supports_tool_choice, base.tool_choice),
-        response_format=_first(caps.response_format, info.supports_response_schema, base.response_format),
-        vision=_first(caps.vision, info.supports_vision, base.vision),
-        max_input_tokens=_first(info.max_input_tokens, base.max_input_tokens),
-        max_output_tokens=_first(info.max_output_tokens, base.max_output_tokens),
-    )
-
-
-def _param_rules(
-    base: ParamRules, params: schema.LiteLLMParams | None, info: schema.ModelInfo, drop_params: bool,
-) -> ParamRules:
-    rules = info.param_rules or schema.ParamRulesConfig()
-    drop = list(rules.drop if rules.drop is not None else base.drop)
-    for extra in (params.additional_drop_params if params else None) or ():
-        if extra not in drop:
-            drop.append(extra)
-    return ParamRules(
-        drop=tuple(drop),
-        reasons=base.reasons,
-        rename=rules.rename if rules.rename is not None else base.rename,
-        strip_name_from_non_user=_first(rules.strip_name_from_non_user, base.strip_name_from_non_user),
-        drop_params=drop_params,
-    )
-
-
-def _retry(params: schema.LiteLLMParams | None, info: schema.ModelInfo) -> RetryPolicy:
-    default = RetryPolicy()
-    retry = info.retry or schema.RetryConfig()
-    return RetryPolicy(
-        max_retries=_first(params.max_retries if params else None, params.num_retries if params else None,
-                           default.max_retries),
-        backoff_base=_first(retry.backoff_base, default.backoff_base),
-        backoff_max=_first(retry.backoff_max, default.backoff_max),
-        retry_after_max=_first(retry.retry_after_max, default.retry_after_max),
-    )
-
-
-def _prices(catalog: CatalogEntry | None, params: schema.LiteLLMParams | None, info: schema.ModelInfo) -> Prices:
-    base = catalog.prices if catalog else Prices()
-    return Prices(
-        input_per_token=_first(info.input_cost_per_token, params.input_cost_per_token if params else None,
-                               base.input_per_token),
-        output_per_token=_first(info.output_cost_per_token, params.output_cost_per_token if params else None,
-                                base.output_per_token),
-        cached_input_per_token=_first(info.cache_read_input_token_cost, base.cached_input_per_token),
-    )
-
-
-def _lifecycle(catalog: CatalogEntry | None, info: schema.ModelInfo) -> Lifecycle:
-    base = catalog.lifecycle if catalog else Lifecycle()
-    own = info.lifecycle or schema.LifecycleConfig()
-    return Lifecycle(
-        deprecation_date=_first(own.deprecation_date, base.deprecation_date),
-        successor=_first(own.successor, base.successor),
-        served_by=_first(own.served_by, base.served_by),
-    )
+    return RawEntry(index=index, entry=entry, secret_params=pulled["secret"], provider_params=pulled["provider"])
 
 
 def _master_key(

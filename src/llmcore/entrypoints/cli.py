@@ -34,6 +34,7 @@ from llmcore.domain.errors import (
 )
 from llmcore.domain.redaction import redact
 from llmcore.domain.registry import ModelRegistry, base_url_problem, key_problem
+from llmcore.entrypoints import cli_config_report as config_report
 from llmcore.entrypoints import cli_render as render
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -280,24 +281,26 @@ def config_check(ctx: click.Context, strict: bool, json_flag: bool) -> None:
     as_json = state.wants_json(json_flag)
     try:
         config = state.load_config()
-        registry = state.registry(config)
     except ConfigError as error:
         if as_json:
             emit_json({"ok": False, "source": error.source, "problems": list(error.problems)})
         else:
             report_error(error, shows_tracebacks=False)
         ctx.exit(EXIT_USAGE)
-    statuses = {s.alias: s for s in registry.statuses()}
+    # Judged per entry, not through the registry: a repeated model_name is one deployment per entry,
+    # and each deployment is shown with its own credentials and availability.
+    environment = state.env.get("LLMCORE_ENV") or None
+    statuses = [config_report.deployment_status(spec, environment) for spec in config.specs]
     unusable = [spec.alias for spec in config.specs if key_problem(spec) or base_url_problem(spec)]
     if config.master_key_problem:
         unusable.append("the master key")
     strict_failure = strict and bool(unusable)
-    report = render.ConfigReport(config=config, statuses=statuses, environment=registry.environment)
+    report = config_report.ConfigReport(config=config, statuses=statuses, environment=environment)
     if as_json:
         emit_json(report.document(ok=not strict_failure))
     else:
         click.echo(report.text())
-        verdict = render.credentials_verdict(unusable, strict)
+        verdict = render.credentials_verdict(list(dict.fromkeys(unusable)), strict)
         if verdict:
             click.echo(verdict, err=True)
     ctx.exit(EXIT_USAGE if strict_failure else EXIT_OK)

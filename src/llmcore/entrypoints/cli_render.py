@@ -14,7 +14,6 @@ from typing import Any
 import click
 from attrs import asdict, frozen
 
-from llmcore.adapters.yaml_config import CATALOG_SOURCE, LoadedConfig
 from llmcore.domain.chat import ChatResponse, ParamAdjustment
 from llmcore.domain.errors import ConfigError, LLMCoreError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec
@@ -236,74 +235,11 @@ def prices_text(prices: Prices) -> str:
 
 # --- config check ------------------------------------------------------------------------------
 
-@frozen(kw_only=True)
-class ConfigReport:
-    """What ``config check`` says about a config that loaded: each model's credentials and their origin."""
-
-    config: LoadedConfig
-    statuses: Mapping[str, ModelStatus]
-    environment: str | None
-
-    @property
-    def source(self) -> str:
-        if self.config.source == CATALOG_SOURCE:
-            return f"{CATALOG_SOURCE} (no --config, LLMCORE_CONFIG or ./llmcore.yaml)"
-        return self.config.source
-
-    def text(self) -> str:
-        config = self.config
-        lines = [
-            f"config: {self.source}",
-            f"environment: {self.environment or 'not set (LLMCORE_ENV); every model is enabled'}",
-        ]
-        if config.master_key_problem:
-            lines.append(f"master key: unusable: {config.master_key_problem}")
-        elif config.master_key is not None:
-            lines.append(f"master key: {config.master_key}")
-        lines.append(f"models: {len(config.specs)}")
-        for spec in config.specs:
-            status = self.statuses[spec.alias]
-            creds = spec.credentials
-            lines += [
-                f"  {spec.alias} ({spec.upstream_model}): {status_text(status.available, status.reason)}",
-                f"    api key   {masked(creds.api_key)}  (from {creds.api_key_source})",
-                f"    base URL  {creds.base_url or 'none'}  (from {creds.base_url_source})",
-            ]
-        lines += [f"warning: {w}" for w in config.warnings]
-        return "\n".join(lines)
-
-    def document(self, ok: bool) -> dict[str, Any]:
-        config = self.config
-        return {
-            "ok": ok,
-            "source": self.source,
-            "environment": self.environment,
-            "models": [self._credentials(spec) for spec in config.specs],
-            "master_key": None if config.master_key is None else str(config.master_key),
-            "master_key_problem": config.master_key_problem,
-            "warnings": list(config.warnings),
-        }
-
-    def _credentials(self, spec: ModelSpec) -> dict[str, Any]:
-        status = self.statuses[spec.alias]
-        creds = spec.credentials
-        return {
-            "alias": spec.alias,
-            "upstream": spec.upstream_model,
-            "available": status.available,
-            "reason": status.reason,
-            "api_key": None if creds.api_key is None else str(creds.api_key),
-            "api_key_source": creds.api_key_source,
-            "base_url": creds.base_url,
-            "base_url_source": creds.base_url_source,
-        }
-
-
 def credentials_verdict(unusable: Sequence[str], strict: bool) -> str | None:
     """The closing stderr line of ``config check`` when some credentials cannot be used."""
     if not unusable:
         return None
-    names = ", ".join(unusable)
+    names = redact(", ".join(unusable))  # an alias may be a key pasted in the wrong place
     if strict:
         return f"error: --strict: credentials are missing or malformed for {names}"
     return f"note: credentials are missing or malformed for {names}; the rest serves (--strict makes this exit 2)"
