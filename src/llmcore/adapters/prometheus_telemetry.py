@@ -150,7 +150,9 @@ class PrometheusTelemetry:
         self._child(self.request_duration_seconds, model, streamed).observe(max(float(seconds), 0.0))
         if usage is None:
             return
-        counts = (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens, usage.cached_tokens)
+        # completion is counted without reasoning whatever the provider's convention, so the kinds add up:
+        # prompt + completion + reasoning == the upstream's total for every model.
+        counts = (usage.prompt_tokens, usage.text_tokens, usage.reasoning_tokens, usage.cached_tokens)
         for kind, count in zip(TOKEN_KINDS, counts):
             if count > 0:
                 self._child(self.tokens_total, model, kind).inc(count)

@@ -121,7 +121,7 @@ class ChatCompletion:
 
     def _finish(self, prepared: PreparedRequest, response: ChatResponse) -> ChatResponse:
         spec = prepared.spec
-        usage = response.usage.priced(spec.prices, response.cost_in_usd_ticks)
+        usage = response.usage.under(spec.usage_convention).priced(spec.prices, response.cost_in_usd_ticks)
         warnings = list(response.warnings)
         mismatch = served_by_warning(spec, response.model)
         if mismatch:
