@@ -114,7 +114,7 @@ def build(
     registry = registry_for(config, env)
     if telemetry is None:
         telemetry = default_telemetry(config)
-    for warning in (*config.warnings, *routing_warnings(config.routing, registry.aliases())):
+    for warning in (*config.warnings, *routing_warnings(config.routing, registry)):
         telemetry_warn(telemetry, warning)
     router = Router(registry, config.routing, telemetry, rng=rng)
     if completion is None:

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 
-from llmcore.domain.errors import UpstreamError
+from llmcore.domain.errors import UnknownModelError, UpstreamError
 from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.registry import ModelRegistry
 from llmcore.domain.routing import RoutingSettings
@@ -150,7 +150,7 @@ class Router:
     def _lone(self, alias: str) -> bool:
         try:
             many = len(self._registry.deployments(alias)) > 1
-        except LookupError:  # pragma: no cover - the alias was resolved before it failed
+        except UnknownModelError:  # pragma: no cover - the alias was resolved before it failed
             many = False
         return not many and not self.fallbacks(alias)
 
@@ -163,7 +163,7 @@ def _lowest_order(deployments: Sequence[ModelSpec]) -> Sequence[ModelSpec]:
     return [d for d in deployments if d.deployment.order == lowest]
 
 
-def routing_warnings(settings: RoutingSettings, aliases: Collection[str]) -> list[str]:
+def routing_warnings(settings: RoutingSettings, registry: ModelRegistry) -> list[str]:
     """What the config asks of routing that llmcore does not do, said at load (never a silent ignore)."""
     warnings = []
     if settings.routing_strategy not in ("simple-shuffle", ""):
@@ -178,6 +178,8 @@ def routing_warnings(settings: RoutingSettings, aliases: Collection[str]) -> lis
                 "gets the upstream's 400; only 'fallbacks' (transient errors and rate limits) are honoured")
     for alias, targets in settings.fallbacks.items():
         for target in (alias, *targets):
-            if target not in aliases:
+            try:
+                registry.deployments(target)
+            except UnknownModelError:
                 warnings.append(f"fallbacks: {target!r} is not a configured model_name; it is skipped")
     return warnings

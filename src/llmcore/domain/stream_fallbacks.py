@@ -54,8 +54,8 @@ class StreamFallbacks:
         state = self._state
         state.spec = prepared.spec
         state.adjustments = prepared.adjustments
-        state.warnings.append(self._completion.fallback_used(self._alias, prepared.spec.alias, failure,
-                                                              state.request_id))
+        warning = self._completion.fallback_used(self._alias, prepared.spec.alias, failure, state.request_id)
+        state.warnings.append(warning)
 
     def sync(self) -> Iterator[StreamChunk]:
         port = self._completion.stream_port()
