@@ -183,8 +183,9 @@ def test_openai_convention_usage_is_the_upstreams_in_json_and_metrics(fresh: Set
 
 def test_stream_usage_total_is_the_upstreams_not_an_estimate(fresh: Setup) -> None:
     with fresh.client() as client:
-        chunks = list(client.chat.completions.create(model="generic", messages=HI, stream=True,
-                                                      stream_options={"include_usage": True}))
+        stream = client.chat.completions.create(model="generic", messages=HI, stream=True,
+                                                stream_options={"include_usage": True})
+        chunks = list(stream)
     usage = chunks[-1].usage
     assert usage is not None
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (65, 251, 316)
