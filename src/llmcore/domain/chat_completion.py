@@ -140,7 +140,7 @@ class ChatCompletion:
         port = self._require(self._port, "complete")
         failure: UpstreamError | None = None
         for name in self.chain(alias):
-            prepared = self.prepare_in_chain(name, alias, failure, messages, params, request_id)
+            prepared = self.prepare_in_chain(name, alias, messages, params, request_id)
             if prepared is None:
                 continue
             try:
@@ -159,7 +159,7 @@ class ChatCompletion:
         port = self._require(self._async_port, "acomplete")
         failure: UpstreamError | None = None
         for name in self.chain(alias):
-            prepared = self.prepare_in_chain(name, alias, failure, messages, params, request_id)
+            prepared = self.prepare_in_chain(name, alias, messages, params, request_id)
             if prepared is None:
                 continue
             try:
@@ -172,8 +172,8 @@ class ChatCompletion:
         raise failure  # type: ignore[misc]
 
     def prepare_in_chain(
-        self, name: str, alias: str, failure: UpstreamError | None,
-        messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any], request_id: str | None,
+        self, name: str, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
+        request_id: str | None,
     ) -> PreparedRequest | None:
         """The prepared request for ``name``; for a fallback that cannot serve, None (the next one is tried)."""
         if name == alias:

@@ -38,7 +38,7 @@ class StreamFallbacks:
         yield self._prepared, len(names) == 1
         for index, name in enumerate(names[1:], start=2):
             prepared = self._completion.prepare_in_chain(
-                name, self._alias, None, self._messages, self._params, self._state.request_id)
+                name, self._alias, self._messages, self._params, self._state.request_id)
             if prepared is not None:
                 yield prepared, index == len(names)
 
