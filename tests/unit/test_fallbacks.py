@@ -237,3 +237,18 @@ def test_stream_retries_move_to_another_deployment_before_the_first_chunk() -> N
             return "".join([chunk.content or "" async for chunk in session])
     assert asyncio.run(run()) == "ok"
     assert port.opened == ["a", "b", "a", "b"]
+
+
+def test_a_fallback_refusing_a_param_is_skipped_and_an_unservable_chain_raises_the_aliass_error() -> None:
+    scripted = ScriptedCompletion()
+    scripted.enqueue(UpstreamUnavailableError("primary down", status_code=503), model="primary")
+    scripted.enqueue(UpstreamUnavailableError("primary down again", status_code=503), model="primary")
+    refuses_stop = ParamRules(drop=("stop",), reasons={"stop": "rejected upstream"}, drop_params=False)
+    c = core(scripted, spec("primary", retries=0), spec("strict", param_rules=refuses_stop),
+             fallbacks={"primary": ["strict"]})
+
+    with pytest.raises(UpstreamUnavailableError, match="primary down"):
+        c.complete("primary", HI, stop=["\n"])
+    with pytest.raises(UpstreamUnavailableError, match="primary down again"):
+        list(c.stream("primary", HI, stop=["\n"]))
+    assert [r.spec.alias for r in scripted.requests] == ["primary", "primary"]
