@@ -105,26 +105,7 @@ class ChatCompletion:
         result = self._policy.apply(spec, params, parsed)
         for adjustment in result.adjustments:
             self._telemetry.param_adjusted(spec, adjustment, request_id)
-        tried: set[str] = set()
-
-        def reroute(current: ChatRequest, error: Exception) -> ChatRequest:
-            # After a failed attempt: count it for the deployment's cooldown; a transient failure moves the
-            # next attempt to another deployment when there is one, refitted to that deployment's rules.
-            if isinstance(error, UpstreamError):
-                self._router.failed(current.spec, error, request_id)
-            tried.add(current.spec.deployment.id)
-            if not (isinstance(error, UpstreamError) and error.retryable):
-                return current
-            following = self._router.pick(alias, exclude=tried)
-            if following.deployment.id == current.spec.deployment.id:
-                return current
-            try:
-                fitted = self._policy.apply(following, params, parsed)
-            except LLMCoreError:
-                return current  # that deployment refuses a param this request needs (drop_params off)
-            return ChatRequest(spec=following, messages=fitted.messages, params=fitted.params,
-                               request_id=request_id, reroute=reroute)
-
+        reroute = _Reroute(self._router, self._policy, alias, parsed, params, request_id)
         request = ChatRequest(spec=spec, messages=result.messages, params=result.params, request_id=request_id,
                               reroute=reroute)
         return PreparedRequest(spec=spec, request=request, adjustments=result.adjustments, started=started)
@@ -243,6 +224,39 @@ class ChatCompletion:
 
     def async_stream_port(self) -> AsyncCompletionPort:
         return self._require(self._async_port, "astream")
+
+
+class _Reroute:
+    """``ChatRequest.reroute`` for one request: after a failed attempt, count it for the deployment's cooldown;
+    a transient failure moves the next attempt to another deployment when there is one, refitted to that
+    deployment's param rules. (A small object, not a closure: a closure naming itself would make every
+    request a reference cycle for the garbage collector.)"""
+
+    def __init__(self, router: Router, policy: ParamPolicy, alias: str, messages: list[Message],
+                 params: Mapping[str, Any], request_id: str | None) -> None:
+        self._router = router
+        self._policy = policy
+        self._alias = alias
+        self._messages = messages
+        self._params = params
+        self._request_id = request_id
+        self._tried: set[str] = set()
+
+    def __call__(self, current: ChatRequest, error: Exception) -> ChatRequest:
+        if isinstance(error, UpstreamError):
+            self._router.failed(current.spec, error, self._request_id)
+        self._tried.add(current.spec.deployment.id)
+        if not (isinstance(error, UpstreamError) and error.retryable):
+            return current
+        following = self._router.pick(self._alias, exclude=self._tried)
+        if following.deployment.id == current.spec.deployment.id:
+            return current
+        try:
+            fitted = self._policy.apply(following, self._params, self._messages)
+        except LLMCoreError:
+            return current  # that deployment refuses a param this request needs (drop_params off)
+        return ChatRequest(spec=following, messages=fitted.messages, params=fitted.params,
+                           request_id=self._request_id, reroute=self)
 
 
 def falls_back(error: Exception) -> bool:
