@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from llmcore.domain.chat_completion import ChatCompletion
 from llmcore.domain.core import Core, CoreSettings
 from llmcore.domain.param_policy import ParamPolicy
 from llmcore.domain.registry import ModelRegistry
+from llmcore.domain.router import Router, routing_warnings
 
 DEFAULT_CONFIG_NAME = "llmcore.yaml"
 
@@ -76,7 +78,7 @@ def build_runtime(
     from llmcore.adapters.recording_telemetry import FanoutTelemetry
 
     env = dict(os.environ if env is None else env)
-    config = load_config(path, env)
+    config = overrides.pop("config", None) or load_config(path, env)
     logs = LoguruTelemetry(secrets=config.secrets())
     metrics = PrometheusTelemetry()
     completion = overrides.pop("completion", None) or default_completion()
@@ -99,19 +101,22 @@ def build(
     async_sleep: Callable[[float], Awaitable[None]] | None = None,
     retry: bool = True,
     config: LoadedConfig | None = None,
+    rng: random.Random | None = None,
 ) -> Core:
     """A Core from the config at ``path`` (see discover_config) and ``env`` (default: os.environ).
 
     ``completion`` replaces the LiteLLM adapter (e.g. with ScriptedCompletion);
-    it is still wrapped in the retry policy unless ``retry`` is False.
+    it is still wrapped in the retry policy unless ``retry`` is False. ``rng``
+    seeds the deployment shuffle (tests); ``config`` replaces reading one.
     """
     env = dict(os.environ if env is None else env)
     config = config or load_config(path, env)
     registry = registry_for(config, env)
     if telemetry is None:
         telemetry = default_telemetry(config)
-    for warning in config.warnings:
+    for warning in (*config.warnings, *routing_warnings(config.routing, registry)):
         telemetry_warn(telemetry, warning)
+    router = Router(registry, config.routing, telemetry, rng=rng)
     if completion is None:
         completion = default_completion()
     port = RetryingCompletion(
@@ -120,6 +125,7 @@ def build(
     log_content = env.get("LLMCORE_LOG_CONTENT", "").strip().lower() in ("1", "true", "yes", "on")
     service = ChatCompletion(
         registry, telemetry, port=port, async_port=port, policy=ParamPolicy(), log_content=log_content,
+        router=router,
     )
     settings = CoreSettings(
         source=config.source, master_key=config.master_key, master_key_problem=config.master_key_problem,
@@ -138,7 +144,8 @@ def default_completion() -> Any:
 
 
 def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:
-    """The configured models judged for this environment, without building any adapter (fast CLI commands)."""
+    """The configured aliases and each of their deployments judged for this environment, without building
+    any adapter (fast CLI commands)."""
     return ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
 
 

@@ -404,8 +404,11 @@ def test_readiness_shows_the_unavailable_model_and_its_reason_while_the_other_se
     models = {m["model"]: m for m in response.json()["models"]}
     assert models["grok-code-fast-1"]["available"] is False
     assert "whitespace" in models["grok-code-fast-1"]["reason"]
-    assert models["other"] == {"model": "other", "upstream": "other", "available": True, "reason": None,
-                               "probe": None}
+    other = models["other"]
+    deployments = other.pop("deployments")
+    assert other == {"model": "other", "upstream": "other", "available": True, "reason": None, "probe": None}
+    assert [(d["id"], d["available"], d["base_url_host"]) for d in deployments] == [("other#1", True, "127.0.0.1")]
+    assert models["grok-code-fast-1"]["deployments"][0]["reason"] == models["grok-code-fast-1"]["reason"]
 
 
 def test_unavailable_model_is_503_with_its_reason_and_the_other_model_serves(

@@ -711,3 +711,25 @@ def test_table_pads_all_but_the_last_column() -> None:
 
 def test_prices_without_a_known_price_say_so() -> None:
     assert render.prices_text(Prices()) == "unknown (cost cannot be computed for streams)"
+
+
+def test_models_show_lists_each_deployment_masked_with_its_availability(canary: str) -> None:
+    from llmcore.domain.model_spec import Credentials, Deployment, ModelSpec
+    from llmcore.domain.registry import ModelRegistry
+    from llmcore.domain.secret import Secret
+
+    registry = ModelRegistry([
+        ModelSpec(alias="m", upstream_model="gpt-x", deployment=Deployment(id="east", weight=3),
+                  credentials=Credentials(api_key=Secret(canary), base_url="https://east.example/v1")),
+        ModelSpec(alias="m", upstream_model="gpt-x", deployment=Deployment(id="west", weight=1),
+                  credentials=Credentials(base_url="https://west.example/v1")),
+    ])
+    spec, status = registry.spec("m"), registry.status("m")
+
+    text = render.model_detail(spec, status)
+    document = render.spec_document(spec, status)
+
+    assert canary not in text and canary not in json.dumps(document)
+    assert f"east: gpt-x at east.example, key {Secret(canary)}, weight 3: available" in text
+    assert "west: gpt-x at west.example, key none, weight 1: unavailable" in text
+    assert [(d["id"], d["available"]) for d in document["deployments"]] == [("east", True), ("west", False)]

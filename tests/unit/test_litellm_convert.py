@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from llmcore.adapters.litellm_convert import call_kwargs, to_chunk, to_response, to_usage
+from llmcore.adapters.litellm_convert import call_kwargs, stream_usage, to_chunk, to_response, to_usage
 from llmcore.domain.chat import ChatRequest, Message
 from llmcore.domain.errors import UpstreamAuthError
 from llmcore.domain.model_spec import Credentials, ModelSpec
@@ -119,12 +119,35 @@ def test_response_keeps_reasoning_tool_calls_usage_and_ticks() -> None:
         256, 192, 3950400)
 
 
-def test_stream_usage_total_counts_reasoning_whatever_litellm_says() -> None:
-    chunk = NS(id="c", model="grok-code-fast-1", choices=[], usage=xai_usage(total_tokens=215))
+def test_stream_usage_is_the_upstreams_own_chunk_not_litellms_rebuilt_one() -> None:
+    upstream_chunk = NS(usage=xai_usage(total_tokens=413))  # what xAI sent: 213 + 2 + 198
+    rebuilt = xai_usage(total_tokens=215)  # LiteLLM's final chunk: prompt + completion
+    wrapper = NS(chunks=[NS(usage=None), upstream_chunk, NS(usage=None)])
 
-    usage = to_chunk(chunk).usage
+    usage = stream_usage(wrapper, rebuilt)
 
-    assert usage.total_tokens == 213 + 2 + 198
+    assert (usage.total_tokens, usage.reasoning_tokens) == (413, 198)
+
+
+def test_stream_usage_without_the_upstream_chunk_keeps_no_invented_figures() -> None:
+    # LiteLLM estimated 5 reasoning tokens from the text and recomputed the total: neither is the upstream's.
+    rebuilt = NS(prompt_tokens=65, completion_tokens=251, total_tokens=316,
+                 completion_tokens_details=NS(reasoning_tokens=5), prompt_tokens_details=None)
+
+    usage = stream_usage(NS(), rebuilt)
+
+    assert (usage.reasoning_tokens, usage.reported_total) == (0, None)
+    assert usage.under("reasoning_in_completion").total_tokens == 316
+
+
+def test_non_stream_usage_keeps_the_upstreams_total() -> None:
+    raw = NS(prompt_tokens=100, completion_tokens=300, total_tokens=400,
+             completion_tokens_details=NS(reasoning_tokens=200), prompt_tokens_details=None)
+
+    usage = to_usage(raw).under("reasoning_in_completion")
+
+    assert (usage.completion_tokens, usage.reasoning_tokens, usage.total_tokens) == (300, 200, 400)
+    assert (usage.output_tokens, usage.text_tokens) == (300, 100)
 
 
 @pytest.mark.parametrize("raw", [None, xai_usage(prompt_tokens=0, completion_tokens=0, total_tokens=0,

@@ -201,6 +201,8 @@ def test_every_event_it_emits_is_documented_with_its_level(records, canary):
         telemetry.upstream_failed(spec, error, None)
     telemetry.stream_incomplete(spec, "no_finish_reason", "ended", None)
     telemetry.model_mismatch(spec, "grok-4.3", None)
+    telemetry.fallback_used(spec, "grok-build", RateLimitError("429", status_code=429), None)
+    telemetry.deployment_cooled_down(spec, 5.0, UpstreamUnavailableError("u", status_code=500), None)
     telemetry.request_finished(spec, outcome="ok", seconds=1.0, usage=None, stream=False, request_id=None)
     telemetry.model_unavailable("m", "why")
     telemetry.config_warning("warned")

@@ -34,3 +34,21 @@ def test_unknown_prices_leave_cost_unknown():
     assert priced.cost_usd is None
     assert priced.cost_source == "none"
     assert not Prices(input_per_token=1.0).known
+
+
+def test_openai_convention_counts_reasoning_inside_completion_and_bills_it_once():
+    # F2 (FIELD-REPORTS.md): 200 of the 300 completion tokens are reasoning.
+    usage = Usage(prompt_tokens=100, completion_tokens=300, reasoning_tokens=200, convention="reasoning_in_completion")
+    assert (usage.output_tokens, usage.text_tokens, usage.total_tokens) == (300, 100, 400)
+    assert usage.priced(Prices(input_per_token=1.0, output_per_token=2.0)).cost_usd == 100 + 300 * 2
+
+
+def test_xai_convention_counts_reasoning_apart():
+    usage = Usage(prompt_tokens=213, completion_tokens=2, reasoning_tokens=256)
+    assert (usage.output_tokens, usage.text_tokens) == (258, 2)
+    assert usage.under("reasoning_in_completion").total_tokens == 215
+
+
+def test_the_upstreams_total_wins_whatever_the_convention():
+    usage = Usage(prompt_tokens=65, completion_tokens=251, reported_total=316)
+    assert usage.total_tokens == usage.under("reasoning_in_completion").total_tokens == 316

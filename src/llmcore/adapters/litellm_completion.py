@@ -16,7 +16,9 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from llmcore.adapters.litellm_convert import call_kwargs, to_chunk, to_response
+from attrs import evolve
+
+from llmcore.adapters.litellm_convert import call_kwargs, stream_usage, to_chunk, to_response
 from llmcore.adapters.litellm_errors import translating
 from llmcore.adapters.litellm_runtime import close_sync_clients, is_loaded, litellm_module
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
@@ -86,7 +88,7 @@ class LiteLLMCompletion:
                 upstream = litellm_module().completion(**call_kwargs(request, stream=True))
                 served = ""
                 for chunk in upstream:
-                    converted = to_chunk(chunk, served)
+                    converted = _with_upstream_usage(to_chunk(chunk, served), upstream, chunk)
                     served = converted.model
                     yield converted
         finally:
@@ -103,7 +105,7 @@ class LiteLLMCompletion:
                 upstream = await litellm_module().acompletion(**call_kwargs(request, stream=True))
                 served = ""
                 async for chunk in upstream:
-                    converted = to_chunk(chunk, served)
+                    converted = _with_upstream_usage(to_chunk(chunk, served), upstream, chunk)
                     served = converted.model
                     yield converted
                 exhausted = True
@@ -112,6 +114,14 @@ class LiteLLMCompletion:
             # costs ~0.14 ms per stream. Anything else (break, cancel, error) must close it.
             if upstream is not None and not exhausted:
                 await _aclose(upstream)
+
+
+def _with_upstream_usage(converted: StreamChunk, upstream: Any, chunk: Any) -> StreamChunk:
+    # LiteLLM rebuilds a stream's usage (total without xAI's reasoning, reasoning estimated from
+    # text); the upstream's own figures are kept in its stream wrapper (litellm_convert.stream_usage).
+    if converted.usage is None:
+        return converted
+    return evolve(converted, usage=stream_usage(upstream, getattr(chunk, "usage", None)))
 
 
 def _close(upstream: Any) -> None:

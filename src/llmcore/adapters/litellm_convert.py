@@ -103,8 +103,7 @@ def to_chunk(chunk: Any, served: str = "") -> StreamChunk:
 
     Usage is kept only when it is real: LiteLLM's own chunks for a stream
     with no events carry none or all zeros, and must not look like output.
-    Its streaming ``total_tokens`` (prompt + completion, reasoning lost) is
-    never read; Usage computes the total itself.
+    The adapter replaces it with the upstream's own figures (``stream_usage``).
     """
     fields = _fields(chunk)
     choices = fields.get("choices") or []
@@ -152,19 +151,44 @@ def served_model(answer: Any, served: str = "") -> str:
     return served or getattr(answer, "model", None) or ""
 
 
-def to_usage(raw: Any) -> Usage | None:
-    """Normalised usage, or None when there is none or it is all zeros (LiteLLM's invention)."""
+def to_usage(raw: Any, *, reported: bool = True) -> Usage | None:
+    """The upstream's usage figures, or None when there are none or all are zeros (LiteLLM's invention).
+
+    ``reported`` says ``raw`` is what the upstream sent (a non-streamed answer, or the upstream's own
+    usage chunk): its ``total_tokens`` is then kept as the total. LiteLLM's rebuilt streaming usage is
+    not: its total is prompt + completion (xAI's reasoning lost) and, when the upstream sent no
+    reasoning count, it adds one estimated from the reasoning text (``ChunkProcessor.calculate_usage``
+    in LiteLLM 1.110.2). Such usage is read with ``reported=False``: no total, no reasoning count.
+    """
     if raw is None:
         return None
+    details = _field(raw, "completion_tokens_details")
     usage = Usage(
         prompt_tokens=_count(_field(raw, "prompt_tokens")),
         completion_tokens=_count(_field(raw, "completion_tokens")),
-        reasoning_tokens=_count(_field(_field(raw, "completion_tokens_details"), "reasoning_tokens")),
+        reasoning_tokens=_count(_field(details, "reasoning_tokens")) if reported else 0,
         cached_tokens=_count(_field(_field(raw, "prompt_tokens_details"), "cached_tokens")),
+        reported_total=(_count(_field(raw, "total_tokens")) or None) if reported else None,
     )
     if not (usage.prompt_tokens or usage.completion_tokens or usage.reasoning_tokens):
         return None
     return usage
+
+
+def stream_usage(wrapper: Any, final_usage: Any) -> Usage | None:
+    """The usage of a finished LiteLLM stream as the upstream sent it.
+
+    LiteLLM's final usage chunk is rebuilt (see ``to_usage``); the upstream's own usage chunk
+    stays in the stream wrapper's ``chunks`` (``CustomStreamWrapper.chunks``), the latest one
+    holding the totals. Without it, LiteLLM's rebuilt figures are used minus what it invents.
+    """
+    for chunk in reversed(getattr(wrapper, "chunks", None) or ()):
+        raw = _field(chunk, "usage")
+        if raw is not None:
+            found = to_usage(raw)
+            if found is not None:
+                return found
+    return to_usage(final_usage, reported=False)
 
 
 def cost_in_usd_ticks(raw: Any) -> int | None:

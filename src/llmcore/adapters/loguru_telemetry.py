@@ -89,6 +89,15 @@ EVENTS: dict[str, EventDoc] = {
         "WARNING", "The upstream answered with another model than the one configured (logged once per alias "
         "and served model; later occurrences at DEBUG).",
         "Check the served model's price and behaviour; repoint the alias or update its prices."),
+    "fallback_used": EventDoc(
+        "WARNING", "A model spent its retries on a transient error or a rate limit and a fallback model "
+        "(router_settings.fallbacks) served the request instead; the answer names it (x-llmcore-served-alias).",
+        "Check the failing model's provider (llmcore_fallbacks_total); fallbacks may differ in price and quality."),
+    "deployment_cooled_down": EventDoc(
+        "WARNING", "One deployment of a model failed more than allowed_fails times in a minute and is left out "
+        "for cooldown_time seconds (this process only); the model's other deployments serve meanwhile.",
+        "Check that deployment's provider, key and base URL (models show names them); tune "
+        "router_settings.allowed_fails / cooldown_time."),
     "request_finished": EventDoc(
         "DEBUG", "A request ended: outcome, duration, tokens and cost.", "Nothing; for tracing one request."),
     "model_unavailable": EventDoc(
@@ -215,6 +224,26 @@ class LoguruTelemetry:
         self._emit(
             level, "model_mismatch", f"{spec.alias} asked upstream for {spec.upstream_model} and was served by "
             f"{served_by}; prices and behaviour are the served model's", spec, request_id, served_by=str(served_by),
+        )
+
+    @never_raises
+    def fallback_used(self, spec: ModelSpec, fallback: str, error: UpstreamError, request_id: str | None) -> None:
+        status = getattr(error, "status_code", None)
+        self._emit(
+            "WARNING", "fallback_used", f"{spec.alias} spent its retries ({type(error).__name__}); fallback "
+            f"{fallback} served the request", spec, request_id, fallback=fallback, error=type(error).__name__,
+            status=status,
+        )
+
+    @never_raises
+    def deployment_cooled_down(
+        self, spec: ModelSpec, seconds: float, error: UpstreamError, request_id: str | None
+    ) -> None:
+        deployment = spec.deployment.id
+        self._emit(
+            "WARNING", "deployment_cooled_down", f"deployment {deployment} of {spec.alias} cooled down for "
+            f"{seconds:g} s after repeated failures (last: {type(error).__name__})", spec, request_id,
+            deployment=deployment, cooldown_s=seconds, error=type(error).__name__,
         )
 
     @never_raises

@@ -71,8 +71,15 @@ class PrometheusTelemetry:
         self.model_mismatch_total = Counter(
             "llmcore_model_mismatch_total", "Responses served by another model than the one configured.",
             ["model", "served_by"], registry=r)
+        self.fallbacks_total = Counter(
+            "llmcore_fallbacks_total", "Requests served by a fallback alias once the requested alias's retries "
+            "were spent, by requested alias and fallback.", ["alias", "fallback"], registry=r)
+        self.cooldowns_total = Counter(
+            "llmcore_deployment_cooldowns_total", "Deployments put into cooldown after more than allowed_fails "
+            "failures in a minute, by alias and deployment id.", ["model", "deployment"], registry=r)
         self.tokens_total = Counter(
-            "llmcore_tokens_total", "Tokens by kind: prompt, completion (without reasoning), reasoning, cached.",
+            "llmcore_tokens_total", "Tokens by kind: prompt, completion (without reasoning, whatever the "
+            "provider's convention), reasoning, cached; prompt + completion + reasoning is the upstream's total.",
             ["model", "kind"], registry=r)
         self.cost_usd_total = Counter(
             "llmcore_cost_usd_total", "Cost in USD, by source: upstream (the provider's figure) or prices "
@@ -140,6 +147,16 @@ class PrometheusTelemetry:
         self._child(self.model_mismatch_total, self._model(spec), self._label(served_by)).inc()
 
     @never_raises
+    def fallback_used(self, spec: ModelSpec, fallback: str, error: UpstreamError, request_id: str | None) -> None:
+        self._child(self.fallbacks_total, self._model(spec), self._label(fallback)).inc()
+
+    @never_raises
+    def deployment_cooled_down(
+        self, spec: ModelSpec, seconds: float, error: UpstreamError, request_id: str | None
+    ) -> None:
+        self._child(self.cooldowns_total, self._model(spec), self._label(spec.deployment.id)).inc()
+
+    @never_raises
     def request_finished(
         self, spec: ModelSpec, *, outcome: str, seconds: float, usage: Usage | None, stream: bool,
         request_id: str | None,
@@ -150,7 +167,9 @@ class PrometheusTelemetry:
         self._child(self.request_duration_seconds, model, streamed).observe(max(float(seconds), 0.0))
         if usage is None:
             return
-        counts = (usage.prompt_tokens, usage.completion_tokens, usage.reasoning_tokens, usage.cached_tokens)
+        # completion is counted without reasoning whatever the provider's convention, so the kinds add up:
+        # prompt + completion + reasoning == the upstream's total for every model.
+        counts = (usage.prompt_tokens, usage.text_tokens, usage.reasoning_tokens, usage.cached_tokens)
         for kind, count in zip(TOKEN_KINDS, counts):
             if count > 0:
                 self._child(self.tokens_total, model, kind).inc(count)

@@ -53,6 +53,15 @@ class RecordingTelemetry:
     def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None:
         self._add("model_mismatch", spec, served_by=served_by, request_id=request_id)
 
+    def fallback_used(self, spec: ModelSpec, fallback: str, error: UpstreamError, request_id: str | None) -> None:
+        self._add("fallback_used", spec, fallback=fallback, error=error, request_id=request_id)
+
+    def deployment_cooled_down(
+        self, spec: ModelSpec, seconds: float, error: UpstreamError, request_id: str | None
+    ) -> None:
+        self._add("deployment_cooled_down", spec, deployment=spec.deployment.id, seconds=seconds, error=error,
+                  request_id=request_id)
+
     def content_exchanged(self, spec: ModelSpec, messages: list[dict[str, Any]], content: str | None,
                           reasoning: str | None, request_id: str | None) -> None:
         self._add("content_exchanged", spec, messages=messages, content=content, reasoning=reasoning,
@@ -85,6 +94,12 @@ class NullTelemetry:
         pass
 
     def request_finished(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def fallback_used(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def deployment_cooled_down(self, *args: Any, **kwargs: Any) -> None:
         pass
 
     def content_exchanged(self, *args: Any, **kwargs: Any) -> None:

@@ -4,6 +4,11 @@ Only transient errors are retried; a provider's Retry-After is honoured up to
 ``retry_after_max``; otherwise the wait grows exponentially with jitter.
 Streams are retried only until their first chunk: after that the caller has
 seen output, and a retry would duplicate it.
+
+A request the core built carries ``reroute``: after each failed attempt it
+gives the request for the next one, on another deployment of the same alias
+when there is one (``domain.deployments``). The attempts and waits are still
+counted per alias, by the policy of the request as first built.
 """
 from __future__ import annotations
 
@@ -102,20 +107,22 @@ class RetryingCompletion:
         try:
             return port.complete(request)
         except UpstreamError as first:
+            attempts = _Attempts(request, first)
             if not self._should_retry(request, first):
                 raise
             retrying = Retrying(sleep=self._sleep, **self._settings(request))
-            return retrying(_after(first, port.complete), request)
+            return retrying(_after(first, attempts.sync(port.complete)), request)
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
         port: AsyncCompletionPort = self._inner
         try:
             return await port.acomplete(request)
         except UpstreamError as first:
+            attempts = _Attempts(request, first)
             if not self._should_retry(request, first):
                 raise
             retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
-            return await retrying(_async_after(first, port.acomplete), request)
+            return await retrying(_async_after(first, attempts.asynchronous(port.acomplete)), request)
 
     @staticmethod
     def _should_retry(request: ChatRequest, error: UpstreamError) -> bool:
@@ -137,10 +144,11 @@ class RetryingCompletion:
         try:
             upstream, first = open_until_first_chunk(request)
         except UpstreamError as error:
+            attempts = _Attempts(request, error)
             if not self._should_retry(request, error):
                 raise
             retrying = Retrying(sleep=self._sleep, **self._settings(request))
-            upstream, first = retrying(_after(error, open_until_first_chunk), request)
+            upstream, first = retrying(_after(error, attempts.sync(open_until_first_chunk)), request)
         return _chain(upstream, first)
 
     def astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
@@ -164,10 +172,12 @@ class RetryingCompletion:
         try:
             upstream, first = await open_until_first_chunk(request)
         except UpstreamError as error:
+            attempts = _Attempts(request, error)
             if not self._should_retry(request, error):
                 raise
             retrying = AsyncRetrying(sleep=self._async_sleep, **self._settings(request))
-            upstream, first = await retrying(_async_after(error, open_until_first_chunk), request)
+            upstream, first = await retrying(
+                _async_after(error, attempts.asynchronous(open_until_first_chunk)), request)
         try:
             if first is not None:
                 yield first
@@ -175,6 +185,40 @@ class RetryingCompletion:
                     yield chunk
         finally:
             await _aclose(upstream)
+
+
+class _Attempts:
+    """The request each attempt sends: the first as built, each later one as ``reroute`` says after a failure.
+
+    Every failure goes through ``reroute`` (it also counts the failure against the deployment's
+    cooldown), the last one included, so a permanent error still counts where LiteLLM counts it.
+    """
+
+    def __init__(self, request: ChatRequest, first: UpstreamError) -> None:
+        self.current = request
+        self._failed(first)
+
+    def _failed(self, error: UpstreamError) -> None:
+        if self.current.reroute is not None:
+            self.current = self.current.reroute(self.current, error)
+
+    def sync(self, call: Callable[[ChatRequest], T]) -> Callable[[ChatRequest], T]:
+        def attempt(_: ChatRequest) -> T:
+            try:
+                return call(self.current)
+            except UpstreamError as error:
+                self._failed(error)
+                raise
+        return attempt
+
+    def asynchronous(self, call: Callable[[ChatRequest], Awaitable[T]]) -> Callable[[ChatRequest], Awaitable[T]]:
+        async def attempt(_: ChatRequest) -> T:
+            try:
+                return await call(self.current)
+            except UpstreamError as error:
+                self._failed(error)
+                raise
+        return attempt
 
 
 def _after(first: UpstreamError, call: Callable[[ChatRequest], T]) -> Callable[[ChatRequest], T]:

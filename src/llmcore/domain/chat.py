@@ -1,7 +1,7 @@
 """Requests, responses and stream chunks: the values that cross the completion port."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from attrs import field, frozen, validators as v
@@ -75,6 +75,10 @@ class ChatRequest:
     messages: tuple[Message, ...] = field(converter=tuple, validator=v.min_len(1))
     params: Mapping[str, Any] = field(factory=dict, converter=frozen_mapping)
     request_id: str | None = None
+    # How a retry moves to another deployment of the alias: given this request and the error its attempt
+    # met, the request for the next attempt (domain.deployments); None for a request outside the core.
+    reroute: Callable[[ChatRequest, Exception], ChatRequest] | None = field(
+        default=None, eq=False, repr=False)
 
     def messages_as_dicts(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.messages]
@@ -95,6 +99,8 @@ class ChatResponse:
     adjustments: tuple[ParamAdjustment, ...] = field(default=(), converter=tuple)
     warnings: tuple[str, ...] = field(default=(), converter=tuple)
     request_id: str | None = None
+    # The configured alias that served: the requested one, or a fallback (RoutingSettings.fallbacks).
+    served_alias: str = ""
 
 
 @frozen(kw_only=True)

@@ -1,4 +1,12 @@
-"""ChatCompletion: one request from alias to normalised answer, sync and async."""
+"""ChatCompletion: one request from alias to normalised answer, sync and async.
+
+The alias's router picks the deployment (``domain.router``); a retry moves to
+another deployment through ``ChatRequest.reroute``; once the alias has spent
+its retries on a transient error or a rate limit, its fallback aliases are
+tried in order, each with its own policy and param rules, and the answer
+names the alias that served it (``ChatResponse.served_alias``, a warning, the
+``fallback_used`` telemetry event).
+"""
 from __future__ import annotations
 
 import time
@@ -8,10 +16,11 @@ from typing import Any
 from attrs import evolve, frozen
 
 from llmcore.domain.chat import ChatRequest, ChatResponse, InvalidMessageError, Message, ParamAdjustment
-from llmcore.domain.errors import LLMCoreError, UpstreamError
+from llmcore.domain.errors import LLMCoreError, ModelUnavailableError, UnknownModelError, UpstreamError
 from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.param_policy import ParamPolicy
 from llmcore.domain.registry import ModelRegistry
+from llmcore.domain.router import Router
 from llmcore.ports.completion import AsyncCompletionPort, CompletionPort
 from llmcore.ports.telemetry import Telemetry
 
@@ -52,8 +61,10 @@ class ChatCompletion:
         policy: ParamPolicy | None = None,
         clock: Callable[[], float] = time.perf_counter,
         log_content: bool = False,
+        router: Router | None = None,
     ) -> None:
         self._registry = registry
+        self._router = router or Router(registry, telemetry=telemetry)
         self._telemetry = telemetry
         self._port = port
         self._async_port = async_port
@@ -64,6 +75,10 @@ class ChatCompletion:
     @property
     def telemetry(self) -> Telemetry:
         return self._telemetry
+
+    @property
+    def router(self) -> Router:
+        return self._router
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -81,48 +96,91 @@ class ChatCompletion:
         params: Mapping[str, Any],
         request_id: str | None = None,
     ) -> PreparedRequest:
-        """Resolve ``alias`` and fit the request to it; raises before anything is sent."""
+        """Pick a deployment of ``alias`` and fit the request to it; raises before anything is sent."""
         started = self._clock()
-        spec = self._registry.resolve(alias)
+        spec = self._router.pick(alias)
         if not messages:
             raise InvalidMessageError("messages must hold at least one message")
         parsed = [Message.from_dict(m, i) for i, m in enumerate(messages)]
         result = self._policy.apply(spec, params, parsed)
         for adjustment in result.adjustments:
             self._telemetry.param_adjusted(spec, adjustment, request_id)
-        request = ChatRequest(spec=spec, messages=result.messages, params=result.params, request_id=request_id)
+        reroute = _Reroute(self._router, self._policy, alias, parsed, params, request_id)
+        request = ChatRequest(spec=spec, messages=result.messages, params=result.params, request_id=request_id,
+                              reroute=reroute)
         return PreparedRequest(spec=spec, request=request, adjustments=result.adjustments, started=started)
+
+    def chain(self, alias: str) -> tuple[str, ...]:
+        """``alias`` and then its fallbacks, in the order they are tried."""
+        return (alias, *self._router.fallbacks(alias))
 
     def complete(
         self, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
         request_id: str | None = None,
     ) -> ChatResponse:
-        prepared = self.prepare(alias, messages, params, request_id)
         port = self._require(self._port, "complete")
-        try:
-            response = port.complete(prepared.request)
-        except LLMCoreError as exc:
-            self._failed(prepared, exc)
-            raise
-        return self._finish(prepared, response)
+        failure: UpstreamError | None = None
+        for name in self.chain(alias):
+            prepared = self.prepare_in_chain(name, alias, messages, params, request_id)
+            if prepared is None:
+                continue
+            try:
+                response = port.complete(prepared.request)
+            except LLMCoreError as exc:
+                self._failed(prepared, exc)
+                failure = self._fall_back_from(exc, name, alias)
+                continue
+            return self._finish(prepared, response, alias, failure)
+        raise failure  # type: ignore[misc]  # the chain is never empty: its first name either returns or fails
 
     async def acomplete(
         self, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
         request_id: str | None = None,
     ) -> ChatResponse:
-        prepared = self.prepare(alias, messages, params, request_id)
         port = self._require(self._async_port, "acomplete")
-        try:
-            response = await port.acomplete(prepared.request)
-        except LLMCoreError as exc:
-            self._failed(prepared, exc)
-            raise
-        return self._finish(prepared, response)
+        failure: UpstreamError | None = None
+        for name in self.chain(alias):
+            prepared = self.prepare_in_chain(name, alias, messages, params, request_id)
+            if prepared is None:
+                continue
+            try:
+                response = await port.acomplete(prepared.request)
+            except LLMCoreError as exc:
+                self._failed(prepared, exc)
+                failure = self._fall_back_from(exc, name, alias)
+                continue
+            return self._finish(prepared, response, alias, failure)
+        raise failure  # type: ignore[misc]
 
-    def _finish(self, prepared: PreparedRequest, response: ChatResponse) -> ChatResponse:
+    def prepare_in_chain(
+        self, name: str, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
+        request_id: str | None,
+    ) -> PreparedRequest | None:
+        """The prepared request for ``name``; for a fallback that cannot serve, None (the next one is tried)."""
+        if name == alias:
+            return self.prepare(name, messages, params, request_id)
+        try:
+            return self.prepare(name, messages, params, request_id)
+        except (UnknownModelError, ModelUnavailableError):
+            return None  # named at load (router.routing_warnings) or reported by the registry
+        except LLMCoreError:
+            return None  # the fallback refuses this request (a param it does not take, drop_params off)
+
+    def _fall_back_from(self, exc: LLMCoreError, name: str, alias: str) -> UpstreamError:
+        """The error to fall back from, or ``exc`` raised when no fallback applies (Decision 13)."""
+        if not falls_back(exc) or name == self.chain(alias)[-1]:
+            raise exc
+        assert isinstance(exc, UpstreamError)
+        return exc
+
+    def _finish(
+        self, prepared: PreparedRequest, response: ChatResponse, requested: str, failure: UpstreamError | None,
+    ) -> ChatResponse:
         spec = prepared.spec
-        usage = response.usage.priced(spec.prices, response.cost_in_usd_ticks)
+        usage = response.usage.under(spec.usage_convention).priced(spec.prices, response.cost_in_usd_ticks)
         warnings = list(response.warnings)
+        if spec.alias != requested and failure is not None:
+            warnings.append(self.fallback_used(requested, spec.alias, failure, prepared.request.request_id))
         mismatch = served_by_warning(spec, response.model)
         if mismatch:
             warnings.append(mismatch)
@@ -138,8 +196,14 @@ class ChatCompletion:
             )
         return evolve(
             response, usage=usage, adjustments=prepared.adjustments, warnings=tuple(warnings),
-            request_id=prepared.request.request_id,
+            request_id=prepared.request.request_id, served_alias=spec.alias,
         )
+
+    def fallback_used(self, requested: str, fallback: str, failure: UpstreamError, request_id: str | None) -> str:
+        """Report that ``fallback`` served a request for ``requested``; returns the warning for the caller."""
+        self._telemetry.fallback_used(self._registry.spec(requested), fallback, failure, request_id)
+        return (f"{requested}: served by fallback {fallback} after {type(failure).__name__} on {requested} "
+                "(its retries were spent)")
 
     def _failed(self, prepared: PreparedRequest, exc: LLMCoreError) -> None:
         if isinstance(exc, UpstreamError):
@@ -160,3 +224,41 @@ class ChatCompletion:
 
     def async_stream_port(self) -> AsyncCompletionPort:
         return self._require(self._async_port, "astream")
+
+
+class _Reroute:
+    """``ChatRequest.reroute`` for one request: after a failed attempt, count it for the deployment's cooldown;
+    a transient failure moves the next attempt to another deployment when there is one, refitted to that
+    deployment's param rules. (A small object, not a closure: a closure naming itself would make every
+    request a reference cycle for the garbage collector.)"""
+
+    def __init__(self, router: Router, policy: ParamPolicy, alias: str, messages: list[Message],
+                 params: Mapping[str, Any], request_id: str | None) -> None:
+        self._router = router
+        self._policy = policy
+        self._alias = alias
+        self._messages = messages
+        self._params = params
+        self._request_id = request_id
+        self._tried: set[str] = set()
+
+    def __call__(self, current: ChatRequest, error: Exception) -> ChatRequest:
+        if isinstance(error, UpstreamError):
+            self._router.failed(current.spec, error, self._request_id)
+        self._tried.add(current.spec.deployment.id)
+        if not (isinstance(error, UpstreamError) and error.retryable):
+            return current
+        following = self._router.pick(self._alias, exclude=self._tried)
+        if following.deployment.id == current.spec.deployment.id:
+            return current
+        try:
+            fitted = self._policy.apply(following, self._params, self._messages)
+        except LLMCoreError:
+            return current  # that deployment refuses a param this request needs (drop_params off)
+        return ChatRequest(spec=following, messages=fitted.messages, params=fitted.params,
+                           request_id=self._request_id, reroute=self)
+
+
+def falls_back(error: Exception) -> bool:
+    """Whether an alias's final error hands the request to its fallbacks: a transient error or a rate limit."""
+    return isinstance(error, UpstreamError) and error.retryable

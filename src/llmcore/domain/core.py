@@ -10,6 +10,7 @@ from llmcore.domain.chat import ChatResponse, Message
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest
 from llmcore.domain.registry import ModelRegistry, ModelStatus
 from llmcore.domain.secret import Secret
+from llmcore.domain.stream_fallbacks import StreamFallbacks
 from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
 
 Messages = Sequence[Mapping[str, Any] | Message]
@@ -73,11 +74,13 @@ class Core:
         raise_on_incomplete: bool = False, **params: Any,
     ) -> StreamSession:
         """A streamed completion. Model and param errors raise here; upstream errors on iteration."""
-        prepared = self._completion.prepare(model, messages, _own(params), request_id)
-        port = self._completion.stream_port()
+        own = _own(params)
+        prepared = self._completion.prepare(model, messages, own, request_id)
+        self._completion.stream_port()
+        state = self._state_for(prepared, request_id)
         return StreamSession(
-            lambda: port.stream(prepared.request),
-            self._state_for(prepared, request_id),
+            StreamFallbacks(self._completion, prepared, state, messages, own).sync,
+            state,
             telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
             raise_on_incomplete=raise_on_incomplete,
         )
@@ -91,11 +94,13 @@ class Core:
         raise_on_incomplete: bool = False, **params: Any,
     ) -> AsyncStreamSession:
         """The async twin of stream(): ``async with core.astream(...) as s: async for chunk in s``."""
-        prepared = self._completion.prepare(model, messages, _own(params), request_id)
-        port = self._completion.async_stream_port()
+        own = _own(params)
+        prepared = self._completion.prepare(model, messages, own, request_id)
+        self._completion.async_stream_port()
+        state = self._state_for(prepared, request_id)
         return AsyncStreamSession(
-            lambda: port.astream(prepared.request),
-            self._state_for(prepared, request_id),
+            StreamFallbacks(self._completion, prepared, state, messages, own).asynchronous,
+            state,
             telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
             raise_on_incomplete=raise_on_incomplete,
         )

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Literal
-
 from attrs import field, frozen
 
 from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.secret import Secret
-from llmcore.domain.usage import Prices
+from llmcore.domain.usage import Prices, UsageConvention
 
 
 @frozen(kw_only=True)
@@ -95,12 +93,6 @@ class Credentials:
     base_url_problem: str | None = None
     key_hint: str = "add api_key to the model entry"
     base_url_hint: str = "add api_base to the model entry"
-
-
-# How a provider counts reasoning tokens (Decision 14): xAI reports them apart from
-# completion_tokens (total = prompt + completion + reasoning); OpenAI and most others count
-# them inside completion_tokens (total = prompt + completion).
-UsageConvention = Literal["reasoning_apart", "reasoning_in_completion"]
 
 
 @frozen(kw_only=True)

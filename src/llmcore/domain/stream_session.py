@@ -63,7 +63,7 @@ class StreamState:
         if chunk.role or chunk.content or chunk.reasoning_content or chunk.tool_calls or chunk.usage:
             self._saw_anything = True
         if chunk.usage is not None:
-            self.usage = chunk.usage.priced(self.spec.prices)
+            self.usage = chunk.usage.under(self.spec.usage_convention).priced(self.spec.prices)
         if chunk.finish_reason:
             self.finish_reason = chunk.finish_reason
         if chunk.content:

@@ -1,4 +1,23 @@
-"""Token usage and cost, normalised across providers and across stream and non-stream."""
+"""Token usage and cost, normalised across providers and across stream and non-stream (Decision 14).
+
+Providers count reasoning tokens two ways. xAI reports them *apart* from
+``completion_tokens`` (``total = prompt + completion + reasoning``); OpenAI and
+most others count them *inside* ``completion_tokens`` (``total = prompt +
+completion``; ``completion_tokens_details.reasoning_tokens`` only breaks them
+out). A ``Usage`` keeps the upstream's own figures and the convention they
+follow, and derives the rest from both:
+
+==================  =========================  ===========================
+                    ``reasoning_apart`` (xAI)   ``reasoning_in_completion``
+==================  =========================  ===========================
+``output_tokens``   completion + reasoning      completion
+``text_tokens``     completion                  completion - reasoning
+``total_tokens``    the upstream's total, else prompt + output_tokens
+==================  =========================  ===========================
+
+Reasoning is billed once, as output (``output_tokens``). A reasoning count is
+only ever what the upstream reported, never an estimate from the text.
+"""
 from __future__ import annotations
 
 from typing import Literal
@@ -7,11 +26,13 @@ from attrs import evolve, field, frozen
 
 TICKS_PER_USD = 10_000_000_000
 CostSource = Literal["upstream", "prices", "none"]
+# How a provider counts reasoning tokens; the provider profile says which (ModelSpec.usage_convention).
+UsageConvention = Literal["reasoning_apart", "reasoning_in_completion"]
 
 
 @frozen(kw_only=True)
 class Prices:
-    """USD per token. Reasoning tokens are billed at the output price (xAI's rule)."""
+    """USD per token. Reasoning tokens are billed at the output price, once (xAI's and OpenAI's rule)."""
 
     input_per_token: float | None = None
     output_per_token: float | None = None
@@ -32,29 +53,51 @@ class Prices:
         return (
             (usage.prompt_tokens - cached) * self.input_per_token
             + cached * cached_price
-            + (usage.completion_tokens + usage.reasoning_tokens) * self.output_per_token
+            + usage.output_tokens * self.output_per_token
         )
 
 
 @frozen(kw_only=True)
 class Usage:
-    """Normalised usage: ``completion_tokens`` excludes reasoning, as xAI counts it.
+    """One answer's usage as its upstream reported it, read by ``convention`` (see the module table).
 
-    ``total_tokens`` is always ``prompt + completion + reasoning``: LiteLLM's
-    streaming path recomputes the total without reasoning, so the upstream
-    total is never trusted.
+    ``completion_tokens`` and ``reasoning_tokens`` are the upstream's own
+    figures; ``reported_total`` is its ``total_tokens`` when it sent one (the
+    total a client sees is always that one). ``convention`` defaults to xAI's
+    (reasoning apart); the core sets it from the model's profile.
     """
 
     prompt_tokens: int = field(default=0)
     completion_tokens: int = field(default=0)
     reasoning_tokens: int = field(default=0)
     cached_tokens: int = field(default=0)
+    reported_total: int | None = None
+    convention: UsageConvention = "reasoning_apart"
     cost_usd: float | None = None
     cost_source: CostSource = "none"
 
     @property
+    def output_tokens(self) -> int:
+        """Every generated token, reasoning included: what the output price applies to."""
+        if self.convention == "reasoning_in_completion":
+            return self.completion_tokens
+        return self.completion_tokens + self.reasoning_tokens
+
+    @property
+    def text_tokens(self) -> int:
+        """Generated tokens that are not reasoning (the answer and tool calls)."""
+        return max(0, self.output_tokens - self.reasoning_tokens)
+
+    @property
     def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens + self.reasoning_tokens
+        """The upstream's ``total_tokens`` when it sent one, else prompt + output."""
+        if self.reported_total is not None:
+            return self.reported_total
+        return self.prompt_tokens + self.output_tokens
+
+    def under(self, convention: UsageConvention) -> Usage:
+        """These figures read by ``convention`` (the model's provider profile)."""
+        return self if convention == self.convention else evolve(self, convention=convention)
 
     def priced(self, prices: Prices, cost_in_usd_ticks: int | None = None) -> Usage:
         """This usage with its cost: from the upstream's ticks when given, else from ``prices``."""

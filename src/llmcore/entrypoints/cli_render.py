@@ -19,7 +19,7 @@ from llmcore.domain.errors import ConfigError, LLMCoreError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec
 from llmcore.domain.param_policy import DEFAULT_DROP_REASON
 from llmcore.domain.redaction import redact
-from llmcore.domain.registry import ModelStatus
+from llmcore.domain.registry import DeploymentStatus, ModelStatus
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import StreamSession
 from llmcore.domain.usage import Prices, Usage
@@ -146,7 +146,30 @@ def spec_document(spec: ModelSpec, status: ModelStatus) -> dict[str, Any]:
         "prices_per_million_tokens": prices_document(spec.prices),
         "environments": list(spec.environments),
         "sources": dict(spec.sources),
+        "deployments": [deployment_document(d) for d in status.deployments],
     }
+
+
+def deployment_document(deployment: DeploymentStatus) -> dict[str, Any]:
+    """One deployment of an alias: where it is served, its masked key, availability and shuffle inputs."""
+    return {
+        "id": deployment.id, "upstream": deployment.upstream, "provider": deployment.provider,
+        "base_url_host": deployment.base_url_host, "api_key": deployment.key,
+        "available": deployment.available, "reason": deployment.reason,
+        "weight": deployment.weight, "rpm": deployment.rpm, "tpm": deployment.tpm, "order": deployment.order,
+    }
+
+
+def deployments_text(deployments: Sequence[DeploymentStatus]) -> list[str]:
+    """The ``deployments`` block of ``models show``: one line per deployment (shown when there are several)."""
+    lines = [f"  deployments ({len(deployments)}; simple-shuffle, cooldowns per process)"]
+    for d in deployments:
+        shuffle = ", ".join(f"{name} {value:g}" for name, value in
+                            (("weight", d.weight), ("rpm", d.rpm), ("tpm", d.tpm), ("order", d.order))
+                            if value is not None)
+        lines.append(f"    {d.id}: {d.upstream} at {d.base_url_host or 'no host'}, key {d.key or 'none'}"
+                     + (f", {shuffle}" if shuffle else "") + f": {status_text(d.available, d.reason)}")
+    return lines
 
 
 def prices_document(prices: Prices) -> dict[str, float | None]:
@@ -187,6 +210,8 @@ def model_detail(spec: ModelSpec, status: ModelStatus) -> str:
     lines += [f"    renamed: {old} -> {new}" for old, new in rules.rename.items()]
     if rules.strip_name_from_non_user:
         lines.append("    name is stripped from non-user messages")
+    if len(status.deployments) > 1:
+        lines += deployments_text(status.deployments)
     return "\n".join(lines)
 
 

@@ -130,10 +130,10 @@ def stream_error_event(message: str, kind: ErrorKind = STREAM_INCOMPLETE) -> dic
 
 
 def usage_dict(usage: Usage) -> dict[str, Any]:
-    """OpenAI usage: completion_tokens includes reasoning (see the module docstring)."""
+    """OpenAI usage: completion_tokens includes reasoning (see the module docstring); the total is the upstream's."""
     out: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens + usage.reasoning_tokens,
+        "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},

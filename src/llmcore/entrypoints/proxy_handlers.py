@@ -18,6 +18,8 @@ from llmcore.entrypoints.proxy_request import ChatBody, parse_chat_body, request
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, encode_json, first_chunk, stream_response
 
 CHAT_ROUTE = "/v1/chat/completions"
+# The configured alias that served a chat request: the requested one, or a fallback (docs/routing.md).
+SERVED_ALIAS_HEADER = "x-llmcore-served-alias"
 
 
 def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -86,7 +88,7 @@ class ProxyHandlers:
                 finally:
                     timer.upstream += time.perf_counter() - waiting
                 reply = json_response(chat_completion(response, body.model, request_id), 200,
-                                      {"x-request-id": request_id})
+                                      {"x-request-id": request_id, SERVED_ALIAS_HEADER: response.served_alias})
             except Exception as exc:  # LLMCoreErrors by the table; anything else an OpenAI-shaped 500
                 reply = self._error(exc, request_id)
             self._set_overhead(reply, timer)
@@ -105,7 +107,9 @@ class ProxyHandlers:
             first = await first_chunk(session, timer)
             overhead = timer.overhead()
             self._metrics.observe_overhead(CHAT_ROUTE, overhead)
-            headers = {"x-request-id": request_id, "x-llmcore-overhead-ms": f"{overhead * 1000:.3f}"}
+            # The first chunk is in: the alias that serves (the requested one or a fallback) is settled.
+            headers = {"x-request-id": request_id, "x-llmcore-overhead-ms": f"{overhead * 1000:.3f}",
+                       SERVED_ALIAS_HEADER: session.spec.alias}
             return await stream_response(request, session, first, alias=body.model, request_id=request_id,
                                          include_usage=body.include_usage, headers=headers, secrets=self._secrets)
         finally:

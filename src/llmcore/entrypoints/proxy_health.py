@@ -19,6 +19,7 @@ from loguru import logger
 
 from llmcore.domain.core import Core
 from llmcore.domain.errors import LLMCoreError
+from llmcore.domain.registry import DeploymentStatus
 
 PROBE_MESSAGES = ({"role": "user", "content": "Reply with OK."},)
 PROBE_PARAMS = {"max_tokens": 1}
@@ -38,6 +39,15 @@ class ProbeResult:
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checked_at": self.checked_at, "seconds": round(self.seconds, 3),
                 "error": self.error}
+
+
+def deployment_dict(deployment: DeploymentStatus) -> dict[str, Any]:
+    """One deployment for readiness: id, upstream, base URL host, masked key, availability and reason."""
+    return {
+        "id": deployment.id, "upstream": deployment.upstream, "provider": deployment.provider,
+        "base_url_host": deployment.base_url_host, "api_key": deployment.key,
+        "available": deployment.available, "reason": deployment.reason,
+    }
 
 
 class ModelHealth:
@@ -62,6 +72,7 @@ class ModelHealth:
                 "available": ready,
                 "reason": status.reason if not status.available else (probe.error if probe and not probe.ok else None),
                 "probe": probe.to_dict() if probe is not None else None,
+                "deployments": [deployment_dict(d) for d in status.deployments],
             })
         any_ready = any(m["available"] for m in models)
         body = {"status": "ready" if any_ready else "unavailable", "probe_enabled": self.enabled, "models": models}

@@ -28,6 +28,15 @@ class Telemetry(Protocol):
 
     def model_mismatch(self, spec: ModelSpec, served_by: str, request_id: str | None) -> None: ...
 
+    def fallback_used(self, spec: ModelSpec, fallback: str, error: UpstreamError, request_id: str | None) -> None:
+        """``spec``'s alias spent its retries on ``error``; the fallback alias ``fallback`` served instead."""
+
+    def deployment_cooled_down(
+        self, spec: ModelSpec, seconds: float, error: UpstreamError, request_id: str | None
+    ) -> None:
+        """The deployment ``spec.deployment.id`` failed more than ``allowed_fails`` times in a minute (the last
+        failure is ``error``) and is left out of picks for ``seconds`` (this process only)."""
+
     def content_exchanged(
         self, spec: ModelSpec, messages: list[dict[str, Any]], content: str | None, reasoning: str | None,
         request_id: str | None,
