@@ -185,7 +185,7 @@ def test_models_list_with_a_bad_config_lists_every_problem_and_exits_2(tmp_path:
               tmeout: 3
           - model_name: two
             litellm_params:
-              model: anthropic/claude
+              model: nosuchprovider/claude
     """)
     result = run(["--config", str(path), "models", "list"], {})
     assert result.exit_code == 2

@@ -16,9 +16,12 @@ from attrs import evolve, frozen
 
 from llmcore.adapters import config_schema as schema
 from llmcore.adapters.catalog import CATALOG, CatalogEntry, catalog_entry_for
-from llmcore.adapters.credentials import resolve_credentials
 from llmcore.adapters.env_file_secrets import EnvFileSecretSource, is_reference
-from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, PROFILES, ProviderProfile
+from llmcore.adapters.credentials import resolve_provider
+from llmcore.adapters.provider_data import litellm_version
+from llmcore.adapters.provider_profiles import (
+    OPENAI_COMPATIBLE, PROFILES, ProviderProfile, known_provider_names, profile_for,
+)
 from llmcore.domain.errors import ConfigError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec, ParamRules, RetryPolicy
 from llmcore.domain.routing import RoutingSettings
@@ -26,7 +29,6 @@ from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Prices
 
 CATALOG_SOURCE = "built-in catalog"
-ROUTES = ("openai/", "xai/")
 
 
 @frozen(kw_only=True)
@@ -44,8 +46,9 @@ class LoadedConfig:
     routing: RoutingSettings = RoutingSettings()
 
     def secrets(self) -> list[Secret]:
-        """Every key and the master key, for the masking filters."""
+        """Every key, every credential param (``secret_params``) and the master key, for the masking filters."""
         found = [spec.api_key for spec in self.specs if spec.api_key is not None]
+        found += [secret for spec in self.specs for secret in spec.secret_params.values()]
         return found + ([self.master_key] if self.master_key is not None else [])
 
 
@@ -197,19 +200,29 @@ def _spec_from_entry(
     params = entry.litellm_params
     info = entry.model_info or schema.ModelInfo()
     route, _, upstream = params.model.partition("/")
-    if not upstream or f"{route}/" not in ROUTES:
+    if not upstream:
         problems.append(
             f"{where}.litellm_params.model: {params.model!r} is not served by llmcore; "
-            "use openai/<model> with api_base pointing at an OpenAI-compatible endpoint"
+            "write it as <provider>/<model> (openai/<model> with api_base for an OpenAI-compatible endpoint)"
         )
         return None
     catalog = catalog_entry_for(entry.model_name, upstream)
-    provider_name = info.provider or (catalog.provider if catalog else "openai_compatible")
-    profile = PROFILES.get(provider_name)
-    if profile is None:
-        hint = schema.nearest(provider_name, frozenset(PROFILES))
-        problems.append(f"{where}.model_info.provider: unknown provider {provider_name!r}{hint}")
+    known_xai = catalog is not None and catalog.provider == "xai"
+    profile = profile_for(params.model, base_url=params.api_base, explicit=info.provider, known_xai=known_xai)
+    if profile is None and info.provider is not None:
+        hint = schema.nearest(info.provider, known_provider_names())
+        problems.append(f"{where}.model_info.provider: unknown provider {info.provider!r}{hint}")
         return None
+    if profile is None:
+        problems.append(
+            f"{where}.litellm_params.model: {params.model!r} names a provider LiteLLM "
+            f"{litellm_version()} does not know; use <provider>/<model> with a LiteLLM provider"
+        )
+        return None
+    if profile.name == "openai" and route == "openai" and info.provider is None:
+        # openai/<model> without api_base stays the generic endpoint (LLMCORE_BASE_URL) until the
+        # loader serves OpenAI itself (issue 10's config half).
+        profile = OPENAI_COMPATIBLE
     if params.api_key and not is_reference(params.api_key):
         warnings.append(
             f"{where}.litellm_params.api_key holds a literal key; use os.environ/NAME or file:/path "
@@ -233,8 +246,7 @@ def _build_spec(
     if profile is None:
         profile = PROFILES.get(catalog.provider if catalog else "", OPENAI_COMPATIBLE)
     upstream = params.model.partition("/")[2] if params else (catalog.upstream_model if catalog else alias)
-    sources: dict[str, str] = {}
-    credentials = resolve_credentials(
+    resolved = resolve_provider(
         profile=profile,
         entry_key=params.api_key if params else None,
         entry_base_url=params.api_base if params else None,
@@ -242,6 +254,8 @@ def _build_spec(
         base_url_env=info.base_url_env or profile.base_url_env,
         secrets=secrets,
     )
+    credentials = resolved.credentials
+    sources: dict[str, str] = dict(resolved.sources)
     drop_params = _first(params.drop_params if params else None, global_drop, True)
     sources["drop_params"] = (
         "entry" if params and params.drop_params is not None
@@ -251,7 +265,9 @@ def _build_spec(
         alias=alias,
         upstream_model=upstream,
         provider=profile.name,
-        route="openai",
+        route=profile.route,
+        provider_params=resolved.provider_params,
+        secret_params=resolved.secret_params,
         credentials=credentials,
         capabilities=_capabilities(profile.capabilities, info),
         param_rules=_param_rules(profile.param_rules, params, info, drop_params),
