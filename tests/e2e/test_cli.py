@@ -128,7 +128,7 @@ def test_a_bad_config_lists_every_problem_and_exits_2(env: dict[str, str], tmp_p
               timeout: -5
           - model_name: two
             litellm_params:
-              model: bedrock/claude
+              model: nosuchprovider/claude
           - model_name: three
             litellm_params:
               model: openai/grok-code-fast-1
@@ -140,7 +140,7 @@ def test_a_bad_config_lists_every_problem_and_exits_2(env: dict[str, str], tmp_p
         lines = result.stderr.splitlines()
         assert len(lines) == 3, lines
         assert all(line.startswith("error: ") and "llmcore.yaml" in line for line in lines)
-        assert "timeout" in lines[0] and "bedrock/claude" in lines[1] and "max_retries" in lines[2]
+        assert "timeout" in lines[0] and "nosuchprovider/claude" in lines[1] and "max_retries" in lines[2]
         assert "Traceback" not in result.stderr
         assert_no_leak(result, canary)
 

@@ -242,6 +242,8 @@ def by_status(exc: BaseException, t: Translation) -> UpstreamError:
         return _unavailable(exc, t)
     if status == 400 and _has_marker(upstream_text(exc), t.profile.auth_markers):
         return _auth(exc, t)
+    if status == 400 and _has_marker(upstream_text(exc), t.profile.quota_markers):
+        return _quota(exc, t)  # Anthropic's spent credits: 400 "Your credit balance is too low"
     if 400 <= status < 500:
         return _invalid(exc, t)
     return _unavailable(exc, t)

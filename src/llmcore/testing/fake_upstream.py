@@ -82,7 +82,8 @@ class FakeUpstream:
         self._requested_port = port
         self._lock = threading.Lock()
         self._requests: list[UpstreamRequest] = []
-        self._errors: deque[ErrorReply] = deque()
+        self._errors: deque[Any] = deque()
+        self._disconnected = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
@@ -104,8 +105,8 @@ class FakeUpstream:
         with self._lock:
             return list(self._requests)
 
-    def script(self, *errors: ErrorReply) -> None:
-        """Answer the next requests with these errors, in order; then succeed again."""
+    def script(self, *errors: Any) -> None:
+        """Answer the next requests with these scripted items (``ErrorReply``, or what a subclass takes), in order."""
         with self._lock:
             self._errors.extend(errors)
 
@@ -113,9 +114,18 @@ class FakeUpstream:
         with self._lock:
             self._requests.clear()
             self._errors.clear()
+            self._disconnected.clear()
 
-    def record(self, record: UpstreamRequest) -> ErrorReply | None:
-        """Keep ``record``; the scripted error to answer it with, if one is queued."""
+    def mark_disconnected(self) -> None:
+        """A streaming client went away before its stream finished."""
+        self._disconnected.set()
+
+    def wait_for_disconnect(self, timeout: float = 2.0) -> bool:
+        """True once some streaming client went away before its stream finished."""
+        return self._disconnected.wait(timeout)
+
+    def record(self, record: UpstreamRequest) -> Any:
+        """Keep ``record``; the scripted item to answer it with, if one is queued."""
         with self._lock:
             self._requests.append(record)
             return self._errors.popleft() if self._errors else None
