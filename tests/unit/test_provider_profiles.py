@@ -49,7 +49,7 @@ def test_xai_keeps_its_own_profile_and_openai_route():
     ("azure", "Azure OpenAI", ("AZURE_OPENAI_API_KEY", "AZURE_API_KEY"), True, True, None),
     ("openai", "OpenAI", ("OPENAI_API_KEY",), True, False, None),
     ("bedrock", "AWS Bedrock", (), False, False, "AWS credential chain (LiteLLM/boto3)"),
-    ("ollama", "Ollama", (), False, False, None),
+    ("ollama", "Ollama", ("OLLAMA_API_KEY",), False, False, None),
 ])
 def test_litellm_profiles_carry_litellms_own_env_names(name, display, key_envs, key_required, base_required,
                                                        ambient):

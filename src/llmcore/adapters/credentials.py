@@ -35,6 +35,10 @@ from llmcore.ports.secret_source import Resolved
 SECRET_ENV_PARAMS = frozenset({"azure_ad_token", "vertex_credentials"})
 # A credential LiteLLM accepts instead of an api_key (Azure AD bearer token, LiteLLM's azure.py).
 KEY_ALTERNATIVES = ("azure_ad_token",)
+# Sent as api_key to a provider that needs none when none is configured: given no key, LiteLLM's
+# OpenAI-SDK path reads OPENAI_API_KEY from the process and sends it to that provider (measured in
+# 1.110.2 for 54 such providers, e.g. xinference, sambanova, litellm_proxy). Not a secret.
+NO_KEY_PLACEHOLDER = "llmcore-no-key-configured"
 
 
 @frozen(kw_only=True)
@@ -149,7 +153,9 @@ def resolve_provider(
         elif profile.ambient_auth:
             key_source = profile.ambient_auth
         elif not profile.key_required:
-            key_source = f"none ({profile.display_name} takes no key unless one is set)"
+            key = Resolved(value=Secret(NO_KEY_PLACEHOLDER), source="placeholder")
+            key_source = (f"none ({profile.display_name} takes no key unless one is set; "
+                          "a placeholder is sent so LiteLLM never sends OPENAI_API_KEY)")
     base_url = base.value.reveal() if base and base.value is not None else None
     base_source = base.source if base else "none"
     if base is None:

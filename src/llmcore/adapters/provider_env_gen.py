@@ -16,7 +16,8 @@ Sources, all in the installed LiteLLM:
   vars LiteLLM itself says a provider needs (``missing_keys``);
 - ``get_secret("NAME")`` / ``get_secret_str("NAME")`` calls in ``litellm/main.py``, each name
   given to the provider whose (underscore-free) name is its longest prefix: the env vars
-  LiteLLM falls back to for that provider's params, in the order LiteLLM tries them;
+  LiteLLM falls back to for that provider's params, in the order LiteLLM tries them; then the
+  same calls in the provider's own ``litellm/llms/<provider>/`` code (``ZAI_API_KEY``);
 - ``litellm.get_llm_provider`` with an empty environment: the provider's default api_base;
 - ``litellm.openai_compatible_providers``.
 """
@@ -81,6 +82,16 @@ def _main_py_names(litellm: Any) -> list[str]:
     return list(dict.fromkeys(_SECRET_CALL.findall(source)))
 
 
+def _provider_dir_names(litellm: Any, provider: str) -> list[str]:
+    directory = Path(litellm.__file__).parent / "llms" / provider
+    if not directory.is_dir():
+        return []
+    found: list[str] = []
+    for path in sorted(directory.rglob("*.py")):
+        found += _SECRET_CALL.findall(path.read_text(encoding="utf-8"))
+    return list(dict.fromkeys(found))
+
+
 def _owner(env_name: str, providers: Sequence[str]) -> str | None:
     squashed = _squash(env_name.rsplit("_", 1)[0]) + "_"
     matches = [p for p in providers if squashed.startswith(_squash(p)) and _squash(p)]
@@ -99,6 +110,7 @@ def generate() -> dict[str, Any]:
         owner = _owner(env_name, names)
         if owner is not None:
             from_main.setdefault(owner, []).append(env_name)
+    from_dir = {name: [n for n in _provider_dir_names(litellm, name) if _owner(n, names) == name] for name in names}
     compatible = set(litellm.openai_compatible_providers)
     providers: dict[str, Any] = {}
     with _empty_environment():
@@ -112,7 +124,8 @@ def generate() -> dict[str, Any]:
                 except Exception:  # a provider LiteLLM cannot route a bare "x" for: listed, without facts
                     pass
             envs: dict[str, list[str]] = {}
-            for env_name in dict.fromkeys([*from_main.get(name, []), *required]):
+            # LiteLLM's order: main.py's fallbacks, then what validate_environment names, then the provider's code.
+            for env_name in dict.fromkeys([*from_main.get(name, []), *required, *from_dir[name]]):
                 param = param_for_env(env_name)
                 if param:
                     envs.setdefault(param, []).append(env_name)
