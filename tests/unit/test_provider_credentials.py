@@ -90,6 +90,12 @@ def test_azure_without_a_base_url_is_unavailable_naming_the_variable(tmp_path, c
     assert status.reason == "no base URL: set AZURE_API_BASE, or add api_base to the model entry"
 
 
+def test_azure_without_any_credential_names_the_keys_and_the_ad_token(tmp_path):
+    status = registry_from(azure_config(tmp_path), {"AZURE_API_BASE": "https://r.example"}).status("azure-mini")
+    assert status.reason == ("no API key: set AZURE_OPENAI_API_KEY or AZURE_API_KEY, or add api_key to the model "
+                             "entry (or AZURE_AD_TOKEN, or azure_ad_token on the entry)")
+
+
 def test_azure_ad_token_stands_in_for_the_key_and_stays_a_secret(tmp_path, canary):
     env = {"AZURE_AD_TOKEN": canary, "AZURE_API_BASE": "https://r.example"}
     reg = registry_from(azure_config(tmp_path), env)

@@ -168,7 +168,7 @@ def resolve_provider(
         base_url=base_url,
         base_url_source=base_source,
         base_url_problem=base.problem if base else None,
-        key_hint=_provider_hint("api_key", entry_key, key_envs),
+        key_hint=_provider_hint("api_key", entry_key, key_envs, _alternative_envs(profile)),
         base_url_hint=_provider_hint("api_base", entry_base_url, base_envs),
         key_required=key_required,
         base_url_required=profile.base_url_required,
@@ -181,9 +181,14 @@ def _names(override: str | None, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(((override,) if override else ()) + names))
 
 
-def _provider_hint(field: str, entry_value: str | None, env_names: tuple[str, ...]) -> str:
+def _alternative_envs(profile: ProviderProfile) -> str:
+    names = [(param, env) for param in KEY_ALTERNATIVES for env in profile.param_envs.get(param, ())]
+    return "".join(f" (or {env}, or {param} on the entry)" for param, env in names)
+
+
+def _provider_hint(field: str, entry_value: str | None, env_names: tuple[str, ...], alternatives: str = "") -> str:
     if entry_value is not None:
         return f"fix the value of litellm_params.{field} on the model entry (it takes precedence over env vars)"
     if not env_names:
-        return f"add {field} to the model entry"
-    return f"set {' or '.join(env_names)}, or add {field} to the model entry"
+        return f"add {field} to the model entry{alternatives}"
+    return f"set {' or '.join(env_names)}, or add {field} to the model entry{alternatives}"
