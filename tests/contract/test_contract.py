@@ -1,5 +1,6 @@
-"""Every adapter harness runs every contract test: the scripted fake and the Grok adapter (real
-LiteLLM over real HTTP to the fake xAI server)."""
+"""Every adapter harness runs every contract test: the scripted fake, the Grok adapter (real
+LiteLLM over real HTTP to the fake xAI server) and the Anthropic route (real LiteLLM over real
+HTTP to the fake Anthropic Messages server)."""
 import pytest
 
 from llmcore.testing.contract import CompletionContract

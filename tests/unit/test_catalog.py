@@ -113,13 +113,13 @@ def test_a_model_neither_knows_keeps_the_profile_defaults(tmp_path):
 
 def test_a_wildcard_takes_no_model_map_defaults(tmp_path):
     spec = spec_of(tmp_path, "{model: 'anthropic/*'}")
-    assert spec.sources["defaults"] == "OpenAI-compatible provider profile" and spec.unservable is None
+    assert spec.sources["defaults"] == "Anthropic profile" and spec.unservable is None
 
 
 def test_a_model_of_another_provider_is_not_priced_as_its_namesake(tmp_path):
     # The map's bare gpt-4o is OpenAI's; a local ollama model of the same name is not billed at OpenAI's prices.
     spec = spec_of(tmp_path, "{model: ollama/gpt-4o}")
-    assert spec.sources["defaults"] == "OpenAI-compatible provider profile"
+    assert spec.sources["defaults"] == "Ollama profile"
     assert spec.prices.input_per_token is None
 
 

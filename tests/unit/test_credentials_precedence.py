@@ -193,10 +193,24 @@ def test_generic_provider_without_base_url_says_how_to_set_one(tmp_path, canary)
         model_list:
           - model_name: partner
             litellm_params: {model: openai/partner-large, api_key: os.environ/K}
+            model_info: {provider: openai_compatible}
     """)
     st = registry_from(path, {"K": canary}).status("partner")
     assert not st.available
     assert st.reason == "no base URL: set LLMCORE_BASE_URL, or add api_base to the model entry"
+
+
+def test_openai_route_without_base_url_is_openai_itself_with_its_own_key_only(tmp_path, canary):
+    # LiteLLM sends openai/<model> without api_base to OpenAI: it is OpenAI's model, keyed by OPENAI_API_KEY
+    # from the env given to llmcore (never LLMCORE_API_KEY, which is for llmcore's own profiles).
+    path = write_config(tmp_path, """
+        model_list:
+          - model_name: partner
+            litellm_params: {model: openai/partner-large}
+    """)
+    st = registry_from(path, {"LLMCORE_API_KEY": canary}).status("partner")
+    assert st.provider == "openai" and not st.available and "OPENAI_API_KEY" in st.reason
+    assert registry_from(path, {"OPENAI_API_KEY": canary}).status("partner").available
 
 
 def test_model_outside_its_environments_is_unavailable(tmp_path, canary):

@@ -16,11 +16,11 @@ from attrs import evolve, field, frozen
 
 from llmcore.adapters import config_schema as schema
 from llmcore.adapters.catalog import CatalogEntry, catalog_entry_for
-from llmcore.adapters.credentials import resolve_credentials
+from llmcore.adapters.credentials import resolve_provider
 from llmcore.adapters.env_file_secrets import EnvFileSecretSource, is_reference
 from llmcore.adapters.config_route import Route, choose_profile, parse_route
 from llmcore.adapters.model_defaults import CATALOG_SOURCE, Defaults, defaults_for
-from llmcore.adapters.provider_profiles import PROFILES, XAI, ProviderProfile
+from llmcore.adapters.provider_profiles import XAI, ProviderProfile, known_provider_names
 from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.model_spec import Capabilities, Deployment, Lifecycle, ModelSpec, ParamRules, RetryPolicy
 from llmcore.domain.secret import Secret
@@ -73,7 +73,7 @@ def build_entry_spec(
         route = Route(route="", upstream=route.upstream, provider="xai")
     profile, why = choose_profile(info, route, entry_base, catalog)
     if profile is None:
-        hint = schema.nearest(str(info.provider), frozenset(PROFILES))
+        hint = schema.nearest(str(info.provider), known_provider_names())
         problems.append(f"{where}.model_info.provider: unknown provider {info.provider!r}{hint}")
         return None
     if params.api_key and not is_reference(params.api_key):
@@ -88,7 +88,7 @@ def build_entry_spec(
     provider_params, param_problem = _provider_params(raw.provider_params, secrets)
     spec = _spec(
         alias=entry.model_name, params=params, info=info, profile=profile, defaults=defaults,
-        secrets=secrets, file_defaults=file_defaults,
+        secrets=secrets, file_defaults=file_defaults, entry_params=provider_params, entry_secrets=secret_params,
     )
     mode = info.mode or defaults.mode
     sources = {
@@ -101,7 +101,9 @@ def build_entry_spec(
     }
     return evolve(
         spec, upstream_model=route.upstream, provider=provider, route=call_route, sources=sources,
-        secret_params=secret_params, provider_params=provider_params,
+        # The entry's own params win over those the provider's env vars filled in.
+        secret_params={**spec.secret_params, **secret_params},
+        provider_params={**spec.provider_params, **provider_params},
         deployment=Deployment(
             id=info.id or "", weight=params.weight, rpm=_first(params.rpm, entry.rpm),
             tpm=_first(params.tpm, entry.tpm), order=params.order,
@@ -130,13 +132,15 @@ def derived_deployment_id(alias: str, params: schema.LiteLLMParams) -> str:
 def _spec(
     *, alias: str, params: schema.LiteLLMParams | None, info: schema.ModelInfo, profile: ProviderProfile,
     defaults: Defaults, secrets: EnvFileSecretSource, file_defaults: FileDefaults,
+    entry_params: Mapping[str, object] | None = None, entry_secrets: Mapping[str, Secret] | None = None,
 ) -> ModelSpec:
-    credentials = resolve_credentials(
+    resolved = resolve_provider(
         profile=profile, entry_key=params.api_key if params else None,
         entry_base_url=params.api_base if params else None,
         key_env=info.api_key_env or profile.key_env, base_url_env=info.base_url_env or profile.base_url_env,
-        secrets=secrets,
+        secrets=secrets, entry_params=entry_params, entry_secrets=entry_secrets,
     )
+    credentials = resolved.credentials
     drop_params, drop_source = _sourced(
         (params.drop_params if params else None, "entry"), (file_defaults.drop_params, "litellm_settings"),
         (True, "default"))
@@ -161,7 +165,10 @@ def _spec(
         environments=tuple(info.environments or ()),
         usage_convention=profile.usage_convention,
         extra_headers={**profile.extra_headers, **((params.extra_headers if params else None) or {})},
+        provider_params=resolved.provider_params,
+        secret_params=resolved.secret_params,
         sources={
+            **resolved.sources,
             "drop_params": drop_source, "max_retries": retries_source, "timeout": timeout_source,
             "api_key": credentials.api_key_source, "api_base": credentials.base_url_source,
             "defaults": defaults.source, "prices": "model_info" if priced else defaults.source,

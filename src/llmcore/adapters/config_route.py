@@ -14,7 +14,7 @@ from llmcore.adapters import config_schema as schema
 from llmcore.adapters.catalog import CatalogEntry
 from llmcore.adapters.litellm_data import litellm_version, model_map, providers
 from llmcore.adapters.model_defaults import CATALOG_SOURCE
-from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, PROFILES, XAI, ProviderProfile
+from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, XAI, ProviderProfile, profile_named
 
 XAI_HOST = "api.x.ai"
 WILDCARD_PROVIDER = "*"
@@ -33,7 +33,7 @@ class Route:
 def parse_route(model: str, explicit: str | None) -> Route:
     """Split ``litellm_params.model`` the way LiteLLM does, naming LiteLLM's provider.
 
-    TODO(h5): swap for ``provider_profiles.profile_for(litellm_model, base_url=..., explicit=...)``.
+    The profile is chosen apart, by evidence (:func:`choose_profile`).
     """
     known = providers()
     if explicit:
@@ -67,12 +67,11 @@ def _unknown_provider(name: str, what: str) -> str:
 def choose_profile(
     info: schema.ModelInfo, route: Route, base_url: str | None, catalog: CatalogEntry | None,
 ) -> tuple[ProviderProfile | None, str]:
-    """The profile and why: ``model_info.provider`` wins; then xAI by evidence; else the generic profile.
-
-    TODO(h5): non-xAI providers get their own profiles from ``provider_profiles.profile_for``.
-    """
+    """The profile and why: ``model_info.provider`` wins; then xAI by evidence; an ``openai/`` entry with
+    its own ``api_base`` is the generic OpenAI-compatible endpoint; else the profile of the LiteLLM
+    provider the route names (``anthropic/...`` -> Anthropic, a bare OpenAI name -> OpenAI)."""
     if info.provider is not None:
-        return PROFILES.get(info.provider), "model_info.provider"
+        return profile_named(info.provider), "model_info.provider"
     host = urlsplit(base_url).hostname if base_url else None
     if route.route == "xai":
         return XAI, "route xai/"
@@ -81,4 +80,9 @@ def choose_profile(
     # Only where llmcore would call xAI itself: azure_ai/grok-code-fast-1 is Azure's model, not xAI's.
     if catalog is not None and route.route in ("", "openai"):
         return XAI, f"{CATALOG_SOURCE} knows {catalog.upstream_model}"
-    return PROFILES.get(route.provider, OPENAI_COMPATIBLE), "default"
+    if route.route == "openai" and base_url is not None:
+        return OPENAI_COMPATIBLE, "openai/ with its own api_base"
+    own = profile_named(route.provider) if route.provider != WILDCARD_PROVIDER else None
+    if own is not None:
+        return own, f"LiteLLM provider {route.provider}"
+    return OPENAI_COMPATIBLE, "default"

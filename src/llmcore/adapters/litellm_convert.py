@@ -23,27 +23,37 @@ OWNED_KWARGS = frozenset({
 def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The kwargs of one ``litellm.completion`` / ``acompletion`` call for ``request``.
 
-    ``api_key`` and ``api_base`` are always explicit: left out, LiteLLM sends
-    ``OPENAI_API_KEY`` to ``OPENAI_BASE_URL`` (FACTS.md section 0.9).
-    ``max_retries=0`` turns the OpenAI SDK's hidden retries off; the retry
-    policy owns retries. Every container is fresh, so nothing LiteLLM does
-    to one call's dicts reaches the request or another call.
+    ``model`` is ``spec.litellm_model`` (``openai/grok-code-fast-1``, ``anthropic/claude-...``,
+    ``azure/<deployment>``). ``api_key`` and ``api_base`` are explicit whenever llmcore has them:
+    left out, LiteLLM reads its own environment, and on the ``openai/`` route sends
+    ``OPENAI_API_KEY`` to ``OPENAI_BASE_URL`` (FACTS.md section 0.9); a provider LiteLLM
+    authenticates itself (the AWS chain, Google ADC) gets none. The provider's own params
+    (``api_version``, ``aws_region_name``, ``vertex_project``...) go as LiteLLM's kwargs of the
+    same name; its credential params (``aws_secret_access_key``, ``vertex_credentials``,
+    ``azure_ad_token``...) are revealed here and nowhere else. ``max_retries=0`` turns the
+    OpenAI SDK's hidden retries off; the retry policy owns retries. A request param never
+    overrides any of these. Every container is fresh, so nothing LiteLLM does to one call's
+    dicts reaches the request or another call.
     """
     spec = request.spec
     key, base_url = _credentials(spec)
     headers = {str(k): str(v) for k, v in spec.extra_headers.items()}
     if request.request_id:
         headers["x-request-id"] = request.request_id
-    kwargs: dict[str, Any] = {k: _plain(v) for k, v in request.params.items() if k not in OWNED_KWARGS}
+    owned = OWNED_KWARGS | spec.provider_params.keys() | spec.secret_params.keys()
+    kwargs: dict[str, Any] = {k: _plain(v) for k, v in request.params.items() if k not in owned}
+    kwargs.update({str(k): _plain(v) for k, v in spec.provider_params.items()})
+    kwargs.update({str(k): secret.reveal() for k, secret in spec.secret_params.items()})
     kwargs.update(
         model=spec.litellm_model,
         messages=_plain(request.messages_as_dicts()),
-        api_key=key,
-        api_base=base_url,
         timeout=(spec.stream_timeout or spec.timeout) if stream else spec.timeout,
         max_retries=0,
         extra_headers=headers,
     )
+    for name, value in (("api_key", key), ("api_base", base_url)):
+        if value is not None:
+            kwargs[name] = value
     if stream:
         kwargs.update(stream=True, stream_options={"include_usage": True})
     if spec.prices.known:
@@ -54,19 +64,22 @@ def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     return kwargs
 
 
-def _credentials(spec: ModelSpec) -> tuple[str, str]:
-    # The registry refuses such a model before it gets here; this guards the key from ever being None.
-    if spec.api_key is None or not spec.api_key.reveal():
+def _credentials(spec: ModelSpec) -> tuple[str | None, str | None]:
+    # The registry refuses such a model before it gets here; this guards the key from ever being None
+    # where the provider needs one (xAI, generic endpoints, Anthropic...), and the base URL likewise.
+    creds = spec.credentials
+    key = spec.api_key.reveal() if spec.api_key is not None else None
+    if creds.key_required and not key:
         raise UpstreamAuthError(
             f"no API key configured for {spec.alias}", provider=spec.provider, model=spec.upstream_model,
-            hint=spec.credentials.key_hint,
+            hint=creds.key_hint,
         )
-    if not spec.base_url:
+    if creds.base_url_required and not spec.base_url:
         raise InvalidRequestError(
             f"no base URL configured for {spec.alias}", provider=spec.provider, model=spec.upstream_model,
-            hint=spec.credentials.base_url_hint,
+            hint=creds.base_url_hint,
         )
-    return spec.api_key.reveal(), spec.base_url
+    return key, spec.base_url or None
 
 
 def _plain(value: Any) -> Any:

@@ -61,7 +61,7 @@ class Translation:
         return profile_named(self.spec.provider) or OPENAI_COMPATIBLE
 
     def common(self, exc: BaseException, status: int | None) -> dict[str, Any]:
-        secrets = [self.spec.api_key] if self.spec.api_key is not None else []
+        secrets = spec_secrets(self.spec)
         return dict(
             status_code=status, provider=self.spec.provider, model=self.spec.upstream_model,
             upstream_text=redact(upstream_text(exc), secrets),
@@ -69,6 +69,11 @@ class Translation:
 
 
 Translate = Callable[[BaseException, Translation], UpstreamError]
+
+
+def spec_secrets(spec: ModelSpec) -> list[Secret]:
+    """The key and every credential param of ``spec``: what an upstream's echo must never show."""
+    return ([spec.api_key] if spec.api_key is not None else []) + list(spec.secret_params.values())
 
 
 @frozen
@@ -237,6 +242,8 @@ def by_status(exc: BaseException, t: Translation) -> UpstreamError:
         return _unavailable(exc, t)
     if status == 400 and _has_marker(upstream_text(exc), t.profile.auth_markers):
         return _auth(exc, t)
+    if status == 400 and _has_marker(upstream_text(exc), t.profile.quota_markers):
+        return _quota(exc, t)  # Anthropic's spent credits: 400 "Your credit balance is too low"
     if 400 <= status < 500:
         return _invalid(exc, t)
     return _unavailable(exc, t)
@@ -361,5 +368,5 @@ def translating(spec: ModelSpec, timeout: float | None = None) -> Iterator[None]
         raise
     except Exception as exc:
         error = translate(exc, Translation(spec, timeout))
-        mask_chain(exc, [spec.api_key] if spec.api_key is not None else [])
+        mask_chain(exc, spec_secrets(spec))
         raise error from exc

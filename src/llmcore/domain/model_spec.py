@@ -82,7 +82,10 @@ class Credentials:
     ``*_source`` names the origin (``entry (os.environ/GROK_API_KEY)``, ``env
     GROK_API_KEY``, ``default``); ``*_problem`` is set when the reference could
     not be resolved (file missing, variable unset); ``key_hint`` says how to
-    provide a key.
+    provide a key. ``key_required`` is False for a provider LiteLLM authenticates
+    without an api_key (the AWS chain, Google ADC, an Azure AD token, a local
+    server); ``api_key_source`` then names that mechanism. ``base_url_required``
+    is False when LiteLLM knows the provider's endpoint itself.
     """
 
     api_key: Secret | None = None
@@ -93,6 +96,8 @@ class Credentials:
     base_url_problem: str | None = None
     key_hint: str = "add api_key to the model entry"
     base_url_hint: str = "add api_base to the model entry"
+    key_required: bool = True
+    base_url_required: bool = True
 
 
 @frozen(kw_only=True)

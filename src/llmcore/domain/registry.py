@@ -64,12 +64,16 @@ class ModelStatus:
 
 
 def key_problem(spec: ModelSpec) -> str | None:
-    """Why the model's API key cannot be used, or None when it can."""
+    """Why the model's API key cannot be used, or None when it can.
+
+    A provider LiteLLM authenticates without a key (``Credentials.key_required`` False: the AWS
+    chain, Google ADC, an Azure AD token, a local server) needs none; a key it is given is judged.
+    """
     creds = spec.credentials
     if creds.api_key_problem:
         return f"{creds.api_key_problem}; {creds.key_hint}"
     if creds.api_key is None:
-        return f"no API key: {creds.key_hint}"
+        return f"no API key: {creds.key_hint}" if creds.key_required else None
     where = creds.api_key_source
     raw = creds.api_key.reveal()
     if raw == "":
@@ -84,13 +88,18 @@ def key_problem(spec: ModelSpec) -> str | None:
 
 
 def base_url_problem(spec: ModelSpec) -> str | None:
-    """Why the base URL cannot be used, or None when it can."""
+    """Why the base URL cannot be used, or None when it can.
+
+    Without one, a provider whose endpoint LiteLLM knows (``Credentials.base_url_required``
+    False: Anthropic, OpenAI, Bedrock...) is fine; xAI has its profile default, and a generic
+    OpenAI-compatible endpoint or Azure OpenAI cannot do without.
+    """
     creds = spec.credentials
     if creds.base_url_problem:
         return f"{creds.base_url_problem}; {creds.base_url_hint}"
     url = creds.base_url
     if url is None:
-        return f"no base URL: {creds.base_url_hint}"
+        return f"no base URL: {creds.base_url_hint}" if creds.base_url_required else None
     where = creds.base_url_source
     if url.strip() != url or any(unicodedata.category(ch).startswith("C") or ch.isspace() for ch in url):
         return f"the base URL from {where} contains whitespace or control characters; {creds.base_url_hint}"

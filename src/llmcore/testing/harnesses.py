@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import textwrap
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -82,7 +82,14 @@ class Harness(Protocol):
     def close(self) -> None: ...
 
 
-def _keys() -> dict[str, str]:
+def lacks(harness: Harness, capability: str) -> str | None:
+    """Why ``harness`` declares it lacks ``capability`` (its ``lacks`` mapping), or None when it has it."""
+    declared: Mapping[str, str] = getattr(harness, "lacks", {})
+    return declared.get(capability)
+
+
+def contract_keys() -> dict[str, str]:
+    """Fresh canary keys for the two contract aliases."""
     import secrets
 
     return {GROK: "xai-contract-" + secrets.token_hex(10), PARTNER: "sk-contract-" + secrets.token_hex(10)}
@@ -94,7 +101,7 @@ class ScriptedHarness:
     name = "scripted"
 
     def __init__(self) -> None:
-        self.keys = _keys()
+        self.keys = contract_keys()
         self.waits = Waits()
         self.telemetry = RecordingTelemetry()
         self.scripted = ScriptedCompletion()
@@ -186,7 +193,7 @@ class GrokHarness:
     name = "grok"
 
     def __init__(self) -> None:
-        self.keys = _keys()
+        self.keys = contract_keys()
         self.waits = Waits()
         self.telemetry = RecordingTelemetry()
         self.servers = {GROK: FakeXAIServer().start(), PARTNER: FakeXAIServer().start()}
@@ -256,7 +263,15 @@ def _config_file(*, grok_base: str, partner_base: str) -> Path:
     return path
 
 
-HARNESSES = {"scripted": ScriptedHarness, "grok": GrokHarness}
+def _anthropic_harness() -> Harness:
+    from llmcore.testing.harness_anthropic import AnthropicHarness  # imports this module: loaded on use
+
+    return AnthropicHarness()
+
+
+HARNESSES: dict[str, Callable[[], Harness]] = {
+    "scripted": ScriptedHarness, "grok": GrokHarness, "anthropic": _anthropic_harness,
+}
 
 
 def make_harness(name: str) -> Iterator[Harness]:
