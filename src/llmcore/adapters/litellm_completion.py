@@ -16,9 +16,10 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from llmcore.adapters.litellm_convert import call_kwargs, to_chunk, to_response
+from llmcore.adapters.litellm_convert import call_kwargs, to_response
 from llmcore.adapters.litellm_errors import translating
 from llmcore.adapters.litellm_runtime import close_sync_clients, is_loaded, litellm_module
+from llmcore.adapters.litellm_stream import astream_chunks, stream_chunks
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
 
 
@@ -84,11 +85,7 @@ class LiteLLMCompletion:
         try:
             with translating(spec, spec.stream_timeout or spec.timeout):
                 upstream = litellm_module().completion(**call_kwargs(request, stream=True))
-                served = ""
-                for chunk in upstream:
-                    converted = to_chunk(chunk, served)
-                    served = converted.model
-                    yield converted
+                yield from stream_chunks(upstream)
         finally:
             if upstream is not None:
                 _close(upstream)
@@ -101,10 +98,7 @@ class LiteLLMCompletion:
         try:
             with translating(spec, spec.stream_timeout or spec.timeout):
                 upstream = await litellm_module().acompletion(**call_kwargs(request, stream=True))
-                served = ""
-                async for chunk in upstream:
-                    converted = to_chunk(chunk, served)
-                    served = converted.model
+                async for converted in astream_chunks(upstream):
                     yield converted
                 exhausted = True
         finally:
