@@ -126,3 +126,10 @@ def test_every_error_body_matches_the_schema(wire: WireDeployment, name: str) ->
     response = send(wire)
     assert response.status_code == status, response.text
     validate(response.json(), "ErrorResponse")
+
+
+@pytest.mark.parametrize("path", ["/health", "/v1/health", "/health/readiness", "/v1/health/readiness"])
+def test_health_answers_with_and_without_v1(wire: WireDeployment, path: str) -> None:
+    response = wire.http.get(wire.proxy.url + path)
+    # readiness is 200 while any model serves; no-key-model is unavailable, the other two serve.
+    assert response.status_code == 200, response.text
