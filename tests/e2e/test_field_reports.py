@@ -297,3 +297,46 @@ def test_a_stream_served_by_another_model_warns_and_counts_once(wire: WireDeploy
     mismatches = [w for w in session.warnings if "answered as grok-4.3" in w]
     assert len(mismatches) == 1 and session.complete
     assert [e.details["served_by"] for e in telemetry.named("model_mismatch")] == ["grok-4.3"]
+
+
+# --- refusal, refusal logprobs, system_fingerprint, service_tier (Decision 16) ------------------------------
+
+REFUSAL_TOKEN = {"token": "I", "logprob": -0.1, "bytes": [73], "top_logprobs": []}
+REFUSAL_JSON = {
+    "id": "c1", "object": "chat.completion", "created": 1, "model": GENERIC, "system_fingerprint": "fp_9",
+    "service_tier": "flex",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": "I can't help with that"},
+                 "logprobs": {"content": None, "refusal": [REFUSAL_TOKEN]}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
+}
+REFUSAL_STREAM = sse(
+    chunk(GENERIC, [{"index": 0, "delta": {"role": "assistant", "refusal": "I can't"},
+                     "logprobs": {"content": None, "refusal": [REFUSAL_TOKEN]}, "finish_reason": None}],
+          system_fingerprint="fp_9", service_tier="flex"),
+    chunk(GENERIC, [{"index": 0, "delta": {"refusal": " help with that"}, "finish_reason": "stop"}],
+          system_fingerprint="fp_9", service_tier="flex"),
+)
+
+
+def test_refusal_and_the_upstreams_fingerprint_and_tier_pass_through_json(wire: WireDeployment) -> None:
+    script_json(wire, GENERIC, REFUSAL_JSON)
+    document = wire.post({"model": GENERIC, "messages": HI, "logprobs": True}).json()
+    validate(document, "CreateChatCompletionResponse")
+    choice = document["choices"][0]
+    assert choice["message"]["refusal"] == "I can't help with that" and choice["message"]["content"] is None
+    assert choice["logprobs"] == {"content": None, "refusal": [REFUSAL_TOKEN]}
+    assert (document["system_fingerprint"], document["service_tier"]) == ("fp_9", "flex")
+
+
+def test_refusal_and_the_upstreams_fingerprint_and_tier_pass_through_sse(wire: WireDeployment) -> None:
+    script_stream(wire, GENERIC, REFUSAL_STREAM)
+    with wire.client().chat.completions.stream(model=GENERIC, messages=HI, logprobs=True) as stream:
+        final = stream.get_final_completion()
+    assert final.choices[0].message.refusal == "I can't help with that"
+    assert (final.system_fingerprint, final.service_tier) == ("fp_9", "flex")
+    script_stream(wire, GENERIC, REFUSAL_STREAM)
+    with library(wire).stream(GENERIC, HI, logprobs=True) as session:
+        list(session)
+    assert (session.refusal, session.system_fingerprint, session.service_tier) == (
+        "I can't help with that", "fp_9", "flex")
+    assert session.logprobs == {"content": None, "refusal": [REFUSAL_TOKEN]}
