@@ -187,3 +187,88 @@ def test_proxy_messages_swap_the_library_hint_for_the_wires() -> None:
     assert "session." not in wire_error(broken).body["error"]["message"]
     other = UpstreamUnavailableError("down", hint="try again later")
     assert wire_message(other) == str(other)
+
+
+# --- The tap over a real OpenAI SDK stream, inside a wrapper shaped like LiteLLM's -------------------------
+
+SSE_BODY = (b"retry: 3000\n\n"
+            b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+            b'"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
+            b": ping\n\n"
+            b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+            b'"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}\n\n'
+            b"data: [DONE]\n\n")
+
+
+class _Wrapper:
+    """Pulls from ``completion_stream`` as LiteLLM's CustomStreamWrapper does, gives up after ``fail_after``."""
+
+    def __init__(self, stream: Any, fail_after: int) -> None:
+        self.completion_stream = stream
+        self.fail_after = fail_after
+
+    def __iter__(self) -> Any:
+        for count, item in enumerate(self.completion_stream, 1):
+            if count > self.fail_after:
+                raise ConnectionError("cut")
+            yield item
+
+    async def __aiter__(self) -> Any:
+        count = 0
+        async for item in self.completion_stream:
+            count += 1
+            if count > self.fail_after:
+                raise ConnectionError("cut")
+            yield item
+
+
+def _sdk_stream(asynchronous: bool) -> Any:
+    import httpx
+    import openai
+    from openai.types.chat import ChatCompletionChunk
+
+    response = httpx.Response(200, content=SSE_BODY, request=httpx.Request("POST", "http://127.0.0.1:9/v1/x"))
+    if asynchronous:
+        return openai.AsyncStream(cast_to=ChatCompletionChunk, response=response,
+                                  client=openai.AsyncOpenAI(api_key="unit", base_url="http://127.0.0.1:9/v1"))
+    return openai.Stream(cast_to=ChatCompletionChunk, response=response,
+                         client=openai.OpenAI(api_key="unit", base_url="http://127.0.0.1:9/v1"))
+
+
+def test_chunks_pulled_before_a_failure_are_yielded_before_the_error_sync() -> None:
+    seen: list[str | None] = []
+    with pytest.raises(ConnectionError):
+        for converted in stream_chunks(_Wrapper(_sdk_stream(False), fail_after=1)):
+            seen.append(converted.content)
+    assert seen == ["a", "b"]  # "b" was pulled, then the wrapper gave up: it was sent all the same
+
+
+def test_chunks_pulled_before_a_failure_are_yielded_before_the_error_async() -> None:
+    from llmcore.adapters.litellm_stream import astream_chunks
+
+    async def read() -> list[str | None]:
+        seen: list[str | None] = []
+        with pytest.raises(ConnectionError):
+            async for converted in astream_chunks(_Wrapper(_sdk_stream(True), fail_after=1)):
+                seen.append(converted.content)
+        return seen
+
+    assert asyncio.run(read()) == ["a", "b"]
+
+
+def test_an_async_route_without_sdk_chunks_is_read_from_litellm_chunks() -> None:
+    from llmcore.adapters.litellm_stream import astream_chunks
+
+    class _Chunks:
+        def __init__(self) -> None:
+            choice = _Plain(index=0, finish_reason=None, logprobs=None, delta=_Plain(content="hi", role="assistant"))
+            self.items = [_Plain(id="c1", model="m", choices=[choice])]
+
+        async def __aiter__(self) -> Any:
+            for item in self.items:
+                yield item
+
+    async def read() -> list[str | None]:
+        return [c.content async for c in astream_chunks(_Chunks())]
+
+    assert asyncio.run(read()) == ["hi"]
