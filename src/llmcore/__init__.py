@@ -19,7 +19,7 @@ from typing import Any
 from loguru import logger
 
 from llmcore import errors
-from llmcore.domain.chat import ChatResponse, Message, ParamAdjustment, StreamChunk
+from llmcore.domain.chat import ChatResponse, Choice, Message, ParamAdjustment, StreamChunk
 from llmcore.domain.core import Core
 from llmcore.domain.registry import ModelStatus
 from llmcore.domain.secret import Secret
@@ -46,6 +46,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
 __all__ = [
     "AsyncStreamSession",
     "ChatResponse",
+    "Choice",
     "Core",
     "Message",
     "ModelStatus",

@@ -172,6 +172,25 @@ def test_other_4xx_are_invalid_requests(ll: Any, translation: Translation, statu
     assert (type(error), error.status_code, error.upstream_text) == (InvalidRequestError, status, "unprocessable")
 
 
+@pytest.mark.parametrize("status", [409, 425, 529])
+def test_statuses_that_pass_when_retried_are_transient(ll: Any, translation: Translation, status: int) -> None:
+    # LiteLLM 1.110.2 raises a bare APIError for these on the openai/ route (measured over HTTP).
+    exc = ll.APIError(status, "Error code", "openai", "grok-code-fast-1",
+                      response=answer(status, '{"error":{"message":"conflict, try again"}}'))
+
+    error = translate(exc, translation)
+
+    assert (type(error), error.status_code, error.retryable) == (UpstreamUnavailableError, status, True)
+
+
+def test_408_is_a_transient_timeout(ll: Any, translation: Translation) -> None:
+    exc = ll.APIError(408, "Error code", "openai", "grok-code-fast-1", response=answer(408, "request timeout"))
+
+    error = translate(exc, translation)
+
+    assert (type(error), error.status_code, error.retryable) == (UpstreamTimeoutError, 408, True)
+
+
 def test_403_arrives_as_a_bare_api_error_and_is_an_auth_error(ll: Any, translation: Translation) -> None:
     exc = ll.APIError(403, "Error code: 403", "openai", "grok-code-fast-1",
                       response=answer(403, xai_body("The caller does not have permission", "no credits")))

@@ -109,7 +109,7 @@ def test_chat_completion_uses_the_alias_and_openai_usage_semantics() -> None:
     assert document["model"] == "grok-code-fast-1"
     assert document["object"] == "chat.completion"
     message = document["choices"][0]["message"]
-    assert message == {"role": "assistant", "content": "Olá!", "reasoning_content": "thinking"}
+    assert message == {"role": "assistant", "content": "Olá!", "refusal": None, "reasoning_content": "thinking"}
     usage = document["usage"]
     assert usage["completion_tokens"] == 258  # OpenAI's completion includes reasoning
     assert usage["prompt_tokens"] + usage["completion_tokens"] == usage["total_tokens"] == 471

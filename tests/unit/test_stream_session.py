@@ -179,7 +179,7 @@ def test_session_exposes_adjustments_model_tool_calls_and_request_id():
     list(session)
     assert [a.param for a in session.adjustments] == ["stop"]
     assert session.model == "grok-code-fast-1"
-    assert session.tool_calls == ({"index": 0, "id": "t"},)
+    assert session.tool_calls == ({"id": "t", "type": "function", "function": {"name": None, "arguments": ""}},)
     assert session.request_id == "r1" and session.spec.alias == GROK
     assert session.finish_reason == "tool_calls" and session.complete
 

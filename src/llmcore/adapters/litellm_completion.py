@@ -16,11 +16,10 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from attrs import evolve
-
-from llmcore.adapters.litellm_convert import call_kwargs, stream_usage, to_chunk, to_response
+from llmcore.adapters.litellm_convert import call_kwargs, to_response
 from llmcore.adapters.litellm_errors import translating
 from llmcore.adapters.litellm_runtime import close_sync_clients, is_loaded, litellm_module
+from llmcore.adapters.litellm_stream import astream_chunks, stream_chunks
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
 
 
@@ -86,11 +85,7 @@ class LiteLLMCompletion:
         try:
             with translating(spec, spec.stream_timeout or spec.timeout):
                 upstream = litellm_module().completion(**call_kwargs(request, stream=True))
-                served = ""
-                for chunk in upstream:
-                    converted = _with_upstream_usage(to_chunk(chunk, served), upstream, chunk)
-                    served = converted.model
-                    yield converted
+                yield from stream_chunks(upstream)
         finally:
             if upstream is not None:
                 _close(upstream)
@@ -103,10 +98,7 @@ class LiteLLMCompletion:
         try:
             with translating(spec, spec.stream_timeout or spec.timeout):
                 upstream = await litellm_module().acompletion(**call_kwargs(request, stream=True))
-                served = ""
-                async for chunk in upstream:
-                    converted = _with_upstream_usage(to_chunk(chunk, served), upstream, chunk)
-                    served = converted.model
+                async for converted in astream_chunks(upstream):
                     yield converted
                 exhausted = True
         finally:
@@ -114,14 +106,6 @@ class LiteLLMCompletion:
             # costs ~0.14 ms per stream. Anything else (break, cancel, error) must close it.
             if upstream is not None and not exhausted:
                 await _aclose(upstream)
-
-
-def _with_upstream_usage(converted: StreamChunk, upstream: Any, chunk: Any) -> StreamChunk:
-    # LiteLLM rebuilds a stream's usage (total without xAI's reasoning, reasoning estimated from
-    # text); the upstream's own figures are kept in its stream wrapper (litellm_convert.stream_usage).
-    if converted.usage is None:
-        return converted
-    return evolve(converted, usage=stream_usage(upstream, getattr(chunk, "usage", None)))
 
 
 def _close(upstream: Any) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
+from attrs import evolve
+
+from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk
 from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
 from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.usage import Usage
@@ -94,34 +96,67 @@ def _plain(value: Any) -> Any:
 # --- Answers -------------------------------------------------------------------------------------
 
 def to_response(response: Any) -> ChatResponse:
-    """A non-streamed LiteLLM ``ModelResponse`` as a ChatResponse; usage and ticks as the upstream sent them."""
-    choices = getattr(response, "choices", None) or []
-    choice = choices[0] if choices else None
-    message = getattr(choice, "message", None)
+    """A non-streamed LiteLLM ``ModelResponse`` as a ChatResponse: every choice, usage and ticks as sent."""
+    raw_choices = getattr(response, "choices", None) or ()
+    choices = tuple(_choice(choice, position) for position, choice in enumerate(raw_choices))
+    first = choices[0] if choices else Choice()
     raw_usage = getattr(response, "usage", None)
     return ChatResponse(
-        content=getattr(message, "content", None),
-        reasoning_content=getattr(message, "reasoning_content", None) or None,
-        tool_calls=tuple(_dump(call) for call in (getattr(message, "tool_calls", None) or ())),
-        finish_reason=getattr(choice, "finish_reason", None) or None,
+        content=first.content,
+        reasoning_content=first.reasoning_content,
+        tool_calls=first.tool_calls,
+        finish_reason=first.finish_reason,
         model=served_model(response),
         id=getattr(response, "id", None) or "",
         usage=to_usage(raw_usage) or Usage(),
         cost_in_usd_ticks=cost_in_usd_ticks(raw_usage),
+        choices=choices or (first,),
+        system_fingerprint=_text(getattr(response, "system_fingerprint", None)),
+        service_tier=_text(getattr(response, "service_tier", None)),
     )
+
+
+def _choice(choice: Any, position: int) -> Choice:
+    message = getattr(choice, "message", None)
+    index = getattr(choice, "index", None)
+    return Choice(
+        index=index if isinstance(index, int) else position,
+        content=getattr(message, "content", None),
+        reasoning_content=getattr(message, "reasoning_content", None) or None,
+        refusal=_text(getattr(message, "refusal", None)),
+        tool_calls=tuple(_dump(call) for call in (getattr(message, "tool_calls", None) or ())),
+        finish_reason=getattr(choice, "finish_reason", None) or None,
+        logprobs=_logprobs(getattr(choice, "logprobs", None)),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _logprobs(value: Any) -> dict[str, Any] | None:
+    """OpenAI's logprobs object as plain data; LiteLLM keeps it as a pydantic object or a dict."""
+    if value is None:
+        return None
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    return _plain(value) if isinstance(value, Mapping) else None
 
 
 def to_chunk(chunk: Any, served: str = "") -> StreamChunk:
     """One LiteLLM stream chunk as a StreamChunk; ``served`` is the serving model an earlier chunk named.
 
-    Usage is kept only when it is real: LiteLLM's own chunks for a stream
-    with no events carry none or all zeros, and must not look like output.
-    The adapter replaces it with the upstream's own figures (``stream_usage``).
+    For routes whose upstream chunks llmcore cannot see (those not streamed
+    through the OpenAI SDK; see ``litellm_stream``). Usage is kept only when
+    it is real: LiteLLM's own chunks for a stream with no events carry none
+    or all zeros, and must not look like output. The stream reader replaces
+    it with the upstream's own figures (``stream_usage``).
     """
     fields = _fields(chunk)
     choices = fields.get("choices") or []
     choice = _fields(choices[0] if choices else None)
     delta = _fields(choice.get("delta"))
+    index = choice.get("index")
     return StreamChunk(
         content=delta.get("content") or None,
         reasoning_content=delta.get("reasoning_content") or None,
@@ -131,7 +166,49 @@ def to_chunk(chunk: Any, served: str = "") -> StreamChunk:
         model=served_model(chunk, served),
         id=fields.get("id") or "",
         usage=to_usage(fields.get("usage")),
+        index=index if isinstance(index, int) else 0,
+        refusal=_text(delta.get("refusal")),
+        logprobs=_logprobs(choice.get("logprobs")),
+        system_fingerprint=_text(fields.get("system_fingerprint")),
     )
+
+
+def wire_chunks(document: Mapping[str, Any]) -> list[StreamChunk]:
+    """One ``chat.completion.chunk`` as the upstream sent it (plain JSON data), as StreamChunks, one per choice.
+
+    Only fields present in ``document`` are read, so a tool-call continuation
+    stays ``{"index", "function": {"arguments"}}``. Usage on a chunk that also
+    carries choices rides on its last StreamChunk; a chunk with neither
+    choices nor usage yields nothing.
+    """
+    common: dict[str, Any] = dict(
+        model=document.get("model") or "", id=document.get("id") or "",
+        system_fingerprint=_text(document.get("system_fingerprint")),
+        service_tier=_text(document.get("service_tier")),
+    )
+    usage = to_usage(document.get("usage"))
+    out: list[StreamChunk] = []
+    for position, choice in enumerate(document.get("choices") or ()):
+        delta = choice.get("delta") or {}
+        index = choice.get("index")
+        out.append(StreamChunk(
+            index=index if isinstance(index, int) else position,
+            role=_text(delta.get("role")),
+            content=_text(delta.get("content")),
+            # xAI and most servers say reasoning_content; some (vLLM, OpenRouter) say reasoning.
+            reasoning_content=_text(delta.get("reasoning_content")) or _text(delta.get("reasoning")),
+            refusal=_text(delta.get("refusal")),
+            tool_calls=tuple(_plain(call) for call in (delta.get("tool_calls") or ())),
+            finish_reason=_text(choice.get("finish_reason")),
+            logprobs=_plain(choice["logprobs"]) if isinstance(choice.get("logprobs"), Mapping) else None,
+            **common,
+        ))
+    if usage is not None:
+        if out:
+            out[-1] = evolve(out[-1], usage=usage)
+        else:
+            out.append(StreamChunk(usage=usage, **common))
+    return out
 
 
 def _fields(obj: Any) -> Mapping[str, Any]:

@@ -225,6 +225,18 @@ def _stream_broke(exc: BaseException, t: Translation) -> UpstreamError:
     )
 
 
+# 4xx statuses that pass when retried, as the OpenAI SDKs judge them (openai-python's
+# _should_retry: 408, 409, 429, >= 500) plus 425 Too Early (RFC 8470: "retry later").
+# 5xx, 529 (Anthropic's "overloaded") included, are transient below.
+TRANSIENT_4XX = frozenset({408, 409, 425, 429})
+
+
+def _transient_status(exc: BaseException, t: Translation) -> UpstreamError:
+    return UpstreamUnavailableError(
+        f"{t.profile.display_name} answered a status that passes when retried", **t.common(exc, status_of(exc)),
+    )
+
+
 def by_status(exc: BaseException, t: Translation) -> UpstreamError:
     """Classify by status code (and the profile's markers) when the class alone says too little."""
     status = status_of(exc)
@@ -238,6 +250,8 @@ def by_status(exc: BaseException, t: Translation) -> UpstreamError:
         return _quota(exc, t)
     if status in (408, 504):
         return _timeout(exc, t)
+    if status in TRANSIENT_4XX:
+        return _transient_status(exc, t)
     if status >= 500:
         return _unavailable(exc, t)
     if status == 400 and _has_marker(upstream_text(exc), t.profile.auth_markers):

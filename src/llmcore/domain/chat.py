@@ -85,8 +85,35 @@ class ChatRequest:
 
 
 @frozen(kw_only=True)
+class Choice:
+    """One of a completion's choices (OpenAI's ``choices[]``), as the upstream sent it.
+
+    ``index`` is the upstream's; a request with ``n`` = 2 has choices 0 and 1.
+    ``tool_calls`` are whole calls in OpenAI's shape (``id``, ``type``,
+    ``function.name``, ``function.arguments``). ``logprobs`` is OpenAI's
+    ``choices[].logprobs`` object (``content`` and ``refusal``: lists of
+    ``{token, logprob, bytes, top_logprobs}``), or None when not asked for.
+    """
+
+    index: int = 0
+    content: str | None = None
+    reasoning_content: str | None = None
+    refusal: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple)
+    finish_reason: str | None = None
+    logprobs: Mapping[str, Any] | None = None
+
+
+@frozen(kw_only=True)
 class ChatResponse:
-    """A finished completion. ``model`` is the id the upstream says served it."""
+    """A finished completion. ``model`` is the id the upstream says served it.
+
+    ``content``, ``reasoning_content``, ``tool_calls`` and ``finish_reason``
+    are choice 0's; ``choices`` holds every choice the upstream returned (one
+    per ``n``). Built without ``choices``, it holds choice 0 made of those
+    fields. ``system_fingerprint`` and ``service_tier`` are the upstream's,
+    None when it sent none.
+    """
 
     content: str | None
     reasoning_content: str | None = None
@@ -101,11 +128,36 @@ class ChatResponse:
     request_id: str | None = None
     # The configured alias that served: the requested one, or a fallback (RoutingSettings.fallbacks).
     served_alias: str = ""
+    choices: tuple[Choice, ...] = field(default=(), converter=tuple)
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.choices:
+            only = Choice(content=self.content, reasoning_content=self.reasoning_content,
+                          tool_calls=self.tool_calls, finish_reason=self.finish_reason)
+            object.__setattr__(self, "choices", (only,))
+
+    @property
+    def refusal(self) -> str | None:
+        """Choice 0's refusal text, if the model refused."""
+        return self.choices[0].refusal
+
+    @property
+    def logprobs(self) -> Mapping[str, Any] | None:
+        """Choice 0's logprobs (OpenAI's ``choices[0].logprobs``), when the request asked for them."""
+        return self.choices[0].logprobs
 
 
 @frozen(kw_only=True)
 class StreamChunk:
-    """One normalised stream delta. The final usage chunk carries ``usage`` and nothing else."""
+    """One normalised stream delta of choice ``index``. The final usage chunk carries ``usage`` and nothing else.
+
+    ``tool_calls`` are the tool-call deltas exactly as the upstream sent them
+    (each with its own ``index``; a continuation carries only ``index`` and
+    ``function.arguments``). ``logprobs`` is the choice's logprobs object of
+    this delta, as sent.
+    """
 
     content: str | None = None
     reasoning_content: str | None = None
@@ -115,20 +167,28 @@ class StreamChunk:
     model: str = ""
     id: str = ""
     usage: Usage | None = None
+    index: int = 0
+    refusal: str | None = None
+    logprobs: Mapping[str, Any] | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+    @property
+    def has_output(self) -> bool:
+        """Anything of the answer itself: content, reasoning, refusal, tool calls or logprobs (a role alone is not)."""
+        return bool(self.content or self.reasoning_content or self.refusal or self.tool_calls or self.logprobs)
 
     @property
     def is_finish_only(self) -> bool:
         """Only a finish reason: the last delta of a stream, or one LiteLLM made up."""
-        return self.finish_reason is not None and not (
-            self.role or self.content or self.reasoning_content or self.tool_calls or self.usage)
+        return self.finish_reason is not None and not (self.role or self.has_output or self.usage)
+
+    @property
+    def is_usage_only(self) -> bool:
+        """The final usage chunk: usage and nothing a client renders as a delta."""
+        return self.usage is not None and self.finish_reason is None and not self.has_output
 
     @property
     def is_empty(self) -> bool:
-        """No content, reasoning, tool call, finish reason or usage: nothing a caller needs to see."""
-        return (
-            not self.content
-            and not self.reasoning_content
-            and not self.tool_calls
-            and self.finish_reason is None
-            and self.usage is None
-        )
+        """No output, finish reason or usage: nothing a caller needs to see."""
+        return not self.has_output and self.finish_reason is None and self.usage is None

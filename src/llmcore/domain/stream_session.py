@@ -7,13 +7,15 @@ errors before the first chunk propagate (the retry policy already had its go).
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
-from llmcore.domain.chat import ParamAdjustment, StreamChunk
+from llmcore.domain.chat import Choice, ParamAdjustment, StreamChunk
+from llmcore.domain.chat_completion import served_by_warning
 from llmcore.domain.errors import StreamIncompleteError, UpstreamError
 from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.stream_choices import ChoiceParts
 from llmcore.domain.usage import Usage
 from llmcore.ports.telemetry import Telemetry
 
@@ -25,7 +27,7 @@ INCOMPLETE_MESSAGES = {
 
 
 class StreamState:
-    """What a stream has produced so far; judges completeness at the end."""
+    """What a stream has produced so far, choice by choice; judges completeness at the end."""
 
     def __init__(
         self, spec: ModelSpec, adjustments: tuple[ParamAdjustment, ...], request_id: str | None,
@@ -35,19 +37,31 @@ class StreamState:
         self.logged_messages = logged_messages  # set only when content logging is on
         self.adjustments = adjustments
         self.request_id = request_id
-        self.content_parts: list[str] = []
-        self.reasoning_parts: list[str] = []
-        self.tool_calls: list[Any] = []
+        self.choices: dict[int, ChoiceParts] = {0: ChoiceParts(0)}
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.model = ""
         self.id = ""
+        self.system_fingerprint: str | None = None
+        self.service_tier: str | None = None
         self.warnings: list[str] = []
         self.complete = False
         self.started = False
         self.finished = False
         self.incomplete_reason: str | None = None
+        self.served_by_checked = False
         self._saw_anything = False
+        self._seen_choices: set[int] = set()
+
+    @property
+    def content_parts(self) -> list[str]:
+        """Choice 0's content deltas."""
+        return self.choices[0].content_parts
+
+    @property
+    def reasoning_parts(self) -> list[str]:
+        """Choice 0's reasoning deltas."""
+        return self.choices[0].reasoning_parts
 
     def feed(self, chunk: StreamChunk) -> StreamChunk | None:
         """Record ``chunk``; return it if the caller should see it."""
@@ -60,19 +74,20 @@ class StreamState:
         self.started = True
         self.model = chunk.model or self.model
         self.id = chunk.id or self.id
-        if chunk.role or chunk.content or chunk.reasoning_content or chunk.tool_calls or chunk.usage:
+        self.system_fingerprint = chunk.system_fingerprint or self.system_fingerprint
+        self.service_tier = chunk.service_tier or self.service_tier
+        if chunk.role or chunk.has_output or chunk.usage:
             self._saw_anything = True
         if chunk.usage is not None:
             self.usage = chunk.usage.under(self.spec.usage_convention).priced(self.spec.prices)
-        if chunk.finish_reason:
-            self.finish_reason = chunk.finish_reason
-        if chunk.content:
-            self.content_parts.append(chunk.content)
-        if chunk.reasoning_content:
-            self.reasoning_parts.append(chunk.reasoning_content)
-        self.tool_calls.extend(chunk.tool_calls)
-        if chunk.usage is not None and not chunk.content and not chunk.reasoning_content:
+        if chunk.is_usage_only:
             return None  # the usage chunk: collected, not a delta
+        if not chunk.is_empty or chunk.role:
+            self._seen_choices.add(chunk.index)
+        parts = self.choices.get(chunk.index) or self.choices.setdefault(chunk.index, ChoiceParts(chunk.index))
+        parts.feed(chunk)
+        if chunk.finish_reason and (chunk.index == 0 or self.finish_reason is None):
+            self.finish_reason = chunk.finish_reason
         return None if chunk.is_empty else chunk
 
     def end(self, error: UpstreamError | None = None) -> str | None:
@@ -82,7 +97,8 @@ class StreamState:
             reason = getattr(error, "reason", None) or "connection_lost"
         elif not self._saw_anything:
             reason = "no_events"
-        elif self.finish_reason is None:
+        elif self.finish_reason is None or any(
+                self.choices[index].finish_reason is None for index in self._seen_choices):
             reason = "no_finish_reason"
         else:
             self.complete = True
@@ -142,8 +158,32 @@ class _SessionBase:
         return self._state.model
 
     @property
-    def tool_calls(self) -> tuple[Any, ...]:
-        return tuple(self._state.tool_calls)
+    def tool_calls(self) -> tuple[dict[str, Any], ...]:
+        """Choice 0's tool calls, whole: assembled by ``index`` from the streamed deltas (id, type, name, arguments)."""
+        return self._state.choices[0].tool_calls
+
+    @property
+    def refusal(self) -> str | None:
+        """Choice 0's refusal text, if the model refused."""
+        return self._state.choices[0].choice().refusal
+
+    @property
+    def logprobs(self) -> Mapping[str, Any] | None:
+        """Choice 0's logprobs so far (``{"content": [...], "refusal": [...]}``), when the request asked for them."""
+        return self._state.choices[0].choice().logprobs
+
+    @property
+    def choices(self) -> tuple[Choice, ...]:
+        """Every choice so far (one per ``n``), by index, each with its text, tool calls, logprobs and finish reason."""
+        return tuple(parts.choice() for _, parts in sorted(self._state.choices.items()))
+
+    @property
+    def system_fingerprint(self) -> str | None:
+        return self._state.system_fingerprint
+
+    @property
+    def service_tier(self) -> str | None:
+        return self._state.service_tier
 
     @property
     def spec(self) -> ModelSpec:
@@ -156,6 +196,18 @@ class _SessionBase:
     @property
     def incomplete_reason(self) -> str | None:
         return self._state.incomplete_reason
+
+    def _feed(self, chunk: StreamChunk) -> StreamChunk | None:
+        visible = self._state.feed(chunk)
+        state = self._state
+        if state.model and not state.served_by_checked:
+            # Once per stream, as complete() does once per answer (xAI serves retired models with grok-4.3).
+            state.served_by_checked = True
+            mismatch = served_by_warning(state.spec, state.model)
+            if mismatch:
+                state.warnings.append(mismatch)
+                self._telemetry.model_mismatch(state.spec, state.model, state.request_id)
+        return visible
 
     def _on_error(self, error: UpstreamError) -> None:
         """Before the first chunk an error propagates; after it, the stream ends incomplete."""
@@ -224,7 +276,7 @@ class StreamSession(_SessionBase):
             except UpstreamError as error:
                 self._on_error(error)
                 break
-            visible = self._state.feed(chunk)
+            visible = self._feed(chunk)
             if visible is not None:
                 return visible
         raise StopIteration
@@ -269,7 +321,7 @@ class AsyncStreamSession(_SessionBase):
             except UpstreamError as error:
                 self._on_error(error)
                 break
-            visible = self._state.feed(chunk)
+            visible = self._feed(chunk)
             if visible is not None:
                 return visible
         raise StopAsyncIteration

@@ -8,7 +8,7 @@ through ``str(Secret)``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
@@ -311,7 +311,7 @@ class Answer:
             alias=alias, content=session.text, reasoning=session.reasoning_text, model=session.model,
             finish_reason=session.finish_reason, complete=session.complete, usage=session.usage,
             adjustments=session.adjustments, warnings=session.warnings,
-            tool_calls=merged_tool_calls(session.tool_calls),
+            tool_calls=session.tool_calls,  # whole calls: the session assembles them
         )
 
     @classmethod
@@ -336,21 +336,6 @@ class Answer:
             "adjustments": [asdict(a) for a in self.adjustments],
             "warnings": list(self.warnings),
         }
-
-
-def merged_tool_calls(deltas: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
-    """Streamed tool-call fragments joined per ``index``: id, type and name from the first, arguments appended."""
-    calls: dict[Any, dict[str, Any]] = {}
-    for delta in deltas:
-        call = calls.setdefault(delta.get("index", len(calls)), {
-            "id": None, "type": "function", "function": {"name": None, "arguments": ""},
-        })
-        call["id"] = call["id"] or delta.get("id")
-        call["type"] = delta.get("type") or call["type"]
-        function = delta.get("function") or {}
-        call["function"]["name"] = call["function"]["name"] or function.get("name")
-        call["function"]["arguments"] += function.get("arguments") or ""
-    return tuple(calls.values())
 
 
 class ChatPrinter:

@@ -19,7 +19,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from llmcore.domain.chat import ChatResponse, InvalidMessageError, StreamChunk
+from llmcore.domain.chat import ChatResponse, Choice, InvalidMessageError, StreamChunk
 from llmcore.domain.errors import (
     InvalidRequestError, LLMCoreError, ModelUnavailableError, ParamNotSupportedError, QuotaExceededError,
     RateLimitError, StreamIncompleteError, UnknownModelError, UpstreamAuthError, UpstreamError, UpstreamTimeoutError,
@@ -109,11 +109,27 @@ def error_body(message: str, kind: ErrorKind, param: str | None = None) -> dict[
     return {"error": {"message": message, "type": kind.type, "code": kind.code, "param": param}}
 
 
+# Hints written for library users (``session.text``) mean nothing to an HTTP client: these replace them.
+WIRE_HINTS: tuple[tuple[type[UpstreamError], str], ...] = (
+    (StreamIncompleteError, "retry the request"),
+)
+
+
+def wire_message(exc: LLMCoreError) -> str:
+    """The error's text for an HTTP client: its own, with a library-only hint swapped for the wire's."""
+    message = str(exc)
+    if isinstance(exc, UpstreamError):
+        for error_class, hint in WIRE_HINTS:
+            if isinstance(exc, error_class) and message.endswith(f"- {exc.hint}"):
+                return message[:len(message) - len(exc.hint)] + hint
+    return message
+
+
 def wire_error(exc: BaseException, secrets: Iterable[Secret | str] = ()) -> WireError:
     """``exc`` as an HTTP error. The message is redacted again with the known secrets (belt and braces)."""
     kind = error_kind(exc)
     if isinstance(exc, LLMCoreError):
-        message = redact(str(exc), secrets)
+        message = redact(wire_message(exc), secrets)
     else:
         # An unexpected exception's text may hold anything; the log has the details.
         message = "internal error in the llmcore proxy; see its log for details"
@@ -126,7 +142,7 @@ def wire_error(exc: BaseException, secrets: Iterable[Secret | str] = ()) -> Wire
 
 def stream_error_event(message: str, kind: ErrorKind = STREAM_INCOMPLETE) -> dict[str, Any]:
     """The SSE error event sent when a stream fails after its first chunk (no status line to change by then)."""
-    return {"error": {"message": message, "type": kind.type, "code": kind.code}}
+    return {"error": {"message": message, "type": kind.type, "code": kind.code, "param": None}}
 
 
 def usage_dict(usage: Usage) -> dict[str, Any]:
@@ -147,24 +163,43 @@ def completion_id(upstream_id: str, request_id: str) -> str:
     return upstream_id or f"chatcmpl-{request_id}"
 
 
+def _message(choice: Choice) -> dict[str, Any]:
+    # content and refusal are required by OpenAI's schema (both may be null).
+    message: dict[str, Any] = {"role": "assistant", "content": choice.content, "refusal": choice.refusal}
+    if choice.reasoning_content:
+        message["reasoning_content"] = choice.reasoning_content
+    if choice.tool_calls:
+        message["tool_calls"] = [dict(call) for call in choice.tool_calls]
+    return message
+
+
+def _upstream_fields(document: dict[str, Any], system_fingerprint: str | None, service_tier: str | None) -> None:
+    if system_fingerprint is not None:
+        document["system_fingerprint"] = system_fingerprint
+    if service_tier is not None:
+        document["service_tier"] = service_tier
+
+
 def chat_completion(response: ChatResponse, alias: str, request_id: str) -> dict[str, Any]:
-    """A ``chat.completion`` object; ``model`` is the alias the client asked for."""
-    message: dict[str, Any] = {"role": "assistant", "content": response.content}
-    if response.reasoning_content:
-        message["reasoning_content"] = response.reasoning_content
-    if response.tool_calls:
-        message["tool_calls"] = [dict(call) for call in response.tool_calls]
-    return {
+    """A ``chat.completion`` object with every choice; ``model`` is the alias the client asked for."""
+    document: dict[str, Any] = {
         "id": completion_id(response.id, request_id),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": alias,
-        "choices": [{"index": 0, "message": message, "finish_reason": response.finish_reason}],
+        "choices": [
+            {"index": choice.index, "message": _message(choice), "logprobs": _plain(choice.logprobs),
+             "finish_reason": choice.finish_reason}
+            for choice in response.choices
+        ],
         "usage": usage_dict(response.usage),
     }
+    _upstream_fields(document, response.system_fingerprint, response.service_tier)
+    return document
 
 
 def chunk_delta(chunk: StreamChunk) -> dict[str, Any]:
+    """The delta as the upstream shaped it: only the fields it sent, tool-call deltas untouched."""
     delta: dict[str, Any] = {}
     if chunk.role:
         delta["role"] = chunk.role
@@ -172,21 +207,38 @@ def chunk_delta(chunk: StreamChunk) -> dict[str, Any]:
         delta["content"] = chunk.content
     if chunk.reasoning_content:
         delta["reasoning_content"] = chunk.reasoning_content
+    if chunk.refusal:
+        delta["refusal"] = chunk.refusal
     if chunk.tool_calls:
-        # OpenAI clients assemble streamed tool calls by index.
+        # OpenAI clients assemble streamed calls by index; a delta without one (a scripted fake's) gets its position.
         delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(chunk.tool_calls)]
     return delta
 
 
 def completion_chunk(chunk: StreamChunk, alias: str, stream_id: str, created: int) -> dict[str, Any]:
-    """A ``chat.completion.chunk`` object for one stream delta."""
-    return {
+    """A ``chat.completion.chunk`` object for one stream delta of choice ``chunk.index``."""
+    choice: dict[str, Any] = {"index": chunk.index, "delta": chunk_delta(chunk)}
+    if chunk.logprobs is not None:
+        choice["logprobs"] = _plain(chunk.logprobs)
+    choice["finish_reason"] = chunk.finish_reason
+    document: dict[str, Any] = {
         "id": stream_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": alias,
-        "choices": [{"index": 0, "delta": chunk_delta(chunk), "finish_reason": chunk.finish_reason}],
+        "choices": [choice],
     }
+    _upstream_fields(document, chunk.system_fingerprint, chunk.service_tier)
+    return document
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready data from read-only mappings and tuples."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def usage_chunk(usage: Usage, alias: str, stream_id: str, created: int) -> dict[str, Any]:

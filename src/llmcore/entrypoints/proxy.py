@@ -1,8 +1,9 @@
 """The OpenAI-compatible HTTP proxy (aiohttp.web): parse, call the Core, render. Nothing else.
 
-Routes: ``POST /v1/chat/completions`` (and ``/chat/completions``), ``GET /v1/models``,
-``GET /health`` (liveness), ``GET /health/readiness`` (per-model availability,
-never a paid call unless the optional probe is on), ``GET /metrics``.
+Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``
+(liveness), ``GET /health/readiness`` (per-model availability, never a paid call
+unless the optional probe is on), each also with and without the ``/v1`` prefix;
+``GET /metrics``.
 
 Master key: when ``general_settings.master_key`` is set, every route except the
 two health routes needs ``Authorization: Bearer <master key>``, ``/metrics``
@@ -72,9 +73,12 @@ def create_app(runtime: Runtime, *, secrets: Iterable[Secret | str] | None = Non
     app = web.Application(client_max_size=handlers.max_bytes + 1)
     app.router.add_post(CHAT_ROUTE, handlers.chat_completions)
     app.router.add_post("/chat/completions", handlers.chat_completions)
-    app.router.add_get("/v1/models", handlers.list_models)
-    app.router.add_get("/health", handlers.liveness)
-    app.router.add_get("/health/readiness", handlers.readiness)
+    # Every OpenAI-style route answers with and without /v1, as OpenAI-compatible servers do
+    # (clients differ on whether their base URL ends in /v1).
+    for prefix in ("/v1", ""):
+        app.router.add_get(f"{prefix}/models", handlers.list_models)
+        app.router.add_get(f"{prefix}/health", handlers.liveness)
+        app.router.add_get(f"{prefix}/health/readiness", handlers.readiness)
     app.router.add_get("/metrics", handlers.metrics)
     app.router.add_route("*", "/{tail:.*}", handlers.not_found)
     app.cleanup_ctx.append(_probe_context(handlers.health))

@@ -1,6 +1,7 @@
 """A fake xAI chat-completions server for tests and benchmarks.
 
 It replays real recorded ``api.x.ai`` answers for ``grok-code-fast-1`` (``fake_xai_replay``),
+honours ``n`` and ``logprobs`` in OpenAI's wire format (``fake_choices``),
 enforces xAI's own validation and auth answers, and misbehaves on demand through scripted
 ``Fault`` values (``fake_xai_faults``). It runs its own event loop in a daemon thread, so sync
 and async tests use it alike, and a control API lets another process script it.
@@ -28,6 +29,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from llmcore.testing.fake_choices import expand_body, expand_events, wanted
 from llmcore.testing.fake_xai_faults import (
     Fault, HttpReply, fault_reply, incorrect_key_reply, invalid_argument_reply, missing_auth_reply,
     validation_reply,
@@ -205,13 +207,19 @@ class _FakeXAIHandlers:
         if fault.kind == "drop_connection":
             return self._drop_connection(request)
         await self._pause_if_slow(fault, record)
-        refusal = fault_reply(fault, sent_key) or validation_reply(body)
+        refusal = fault_reply(fault, sent_key) or self._validation_reply(body)
         if refusal is not None:
             return _to_response(refusal)
         if record.stream:
             return await self._stream(request, body, fault, record)
-        answer = exchange_for_model(choose_turn(body), self._model_out(body)).body
-        return web.Response(body=answer, content_type="application/json")
+        return web.Response(body=expand_body(self._answer(body), *wanted(body)), content_type="application/json")
+
+    @staticmethod
+    def _validation_reply(body: dict[str, Any]) -> HttpReply | None:
+        return validation_reply(body)
+
+    def _answer(self, body: dict[str, Any]) -> bytes:
+        return exchange_for_model(choose_turn(body), self._model_out(body)).body
 
     async def _pause_if_slow(self, fault: Fault, record: RecordedRequest) -> None:
         if fault.kind != "slow":
@@ -249,13 +257,14 @@ class _FakeXAIHandlers:
         self, request: web.Request, body: dict[str, Any], fault: Fault, record: RecordedRequest
     ) -> web.StreamResponse:
         plan = plan_stream(self._stream_events(body), fault, _wants_usage(body))
+        events = expand_events(plan.events, *wanted(body))
         delay = self._event_delay(fault)
         headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         response = web.StreamResponse(headers=headers)
         response.enable_chunked_encoding()
         try:
             await response.prepare(request)
-            for index, event in enumerate(plan.events):
+            for index, event in enumerate(events):
                 if delay and index:
                     await asyncio.sleep(delay)
                 await response.write(event)  # one event per chunk: the client sees true streaming
