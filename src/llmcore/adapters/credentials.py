@@ -1,4 +1,6 @@
-"""The documented precedence for a model's key, base URL and provider params (docs/providers.md).
+"""The documented precedence for a model's key, base URL and provider params.
+
+See docs/configuration.md, "Providers and credentials".
 
 For llmcore's own profiles (xAI, the generic OpenAI-compatible endpoint):
 

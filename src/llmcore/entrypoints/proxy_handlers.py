@@ -18,7 +18,8 @@ from llmcore.entrypoints.proxy_request import ChatBody, parse_chat_body, request
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, encode_json, first_chunk, stream_response
 
 CHAT_ROUTE = "/v1/chat/completions"
-# The configured alias that served a chat request: the requested one, or a fallback (docs/routing.md).
+# The configured alias that served a chat request: the requested one, or a fallback
+# (docs/configuration.md, "Deployments, fallbacks and usage conventions").
 SERVED_ALIAS_HEADER = "x-llmcore-served-alias"
 
 
