@@ -8,24 +8,22 @@ from typing import TypeVar
 
 import pytest
 
-from llmcore.adapters.litellm_completion import LiteLLMCompletion
+from llmcore import Core
 
 T = TypeVar("T")
 
 
-def _run_async(factory: Callable[[], Awaitable[T]]) -> T:
+def _run_async(core: Core, factory: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
-        try:
+        async with core:
             return await factory()
-        finally:
-            await LiteLLMCompletion().aclose()
 
     return asyncio.run(main())
 
 
 @pytest.fixture
-def run_async() -> Callable[[Callable[[], Awaitable[T]]], T]:
-    """Runs a coroutine factory in a fresh loop, closing LiteLLM's per-loop HTTP clients before it ends.
+def run_async() -> Callable[[Core, Callable[[], Awaitable[T]]], T]:
+    """Runs a coroutine factory in a fresh loop, then closes ``core`` (``async with``) before the loop ends.
 
     Without the close, the aiohttp connections LiteLLM pools for that loop outlive
     it and are reported as unclosed transports when collected.

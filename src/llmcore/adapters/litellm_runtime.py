@@ -16,6 +16,7 @@ the first (it reads ``model_fields`` on instances for every empty delta).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -98,5 +99,25 @@ def close_sync_clients() -> None:
     cache = _module.in_memory_llm_clients_cache
     for key, client in list(cache.cache_dict.items()):
         if isinstance(client, openai.OpenAI):
-            client.close()
+            with contextlib.suppress(Exception):  # closing is cleanup; one bad client must not keep the others
+                client.close()
             cache.delete_cache(key)
+
+
+async def close_async_clients() -> None:
+    """Close LiteLLM's cached async clients (and its shared aiohttp handler), and drop them from its cache.
+
+    Run it in the loop that used them, while it runs: LiteLLM keys them by event loop, and an aiohttp
+    session can only be closed from its own loop. Dropped, not just closed, so a later call (another
+    Core, the next request) builds a fresh client instead of finding a closed one in the cache.
+    """
+    if _module is None:
+        return
+    import openai
+
+    cache = _module.in_memory_llm_clients_cache
+    before = [key for key, client in cache.cache_dict.items() if not isinstance(client, openai.OpenAI)]
+    with contextlib.suppress(Exception):
+        await _module.close_litellm_async_clients()
+    for key in before:
+        cache.delete_cache(key)
