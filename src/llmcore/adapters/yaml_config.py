@@ -16,10 +16,12 @@ from attrs import evolve, frozen
 
 from llmcore.adapters import config_schema as schema
 from llmcore.adapters.catalog import CATALOG, CatalogEntry, catalog_entry_for
+from llmcore.adapters.config_ranges import add_setting_problem
 from llmcore.adapters.credentials import resolve_credentials
 from llmcore.adapters.env_file_secrets import EnvFileSecretSource, is_reference
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, PROFILES, ProviderProfile
 from llmcore.domain.errors import ConfigError
+from llmcore.domain.ranges import InvalidSettingError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec, ParamRules, RetryPolicy
 from llmcore.domain.routing import RoutingSettings
 from llmcore.domain.secret import Secret
@@ -87,7 +89,11 @@ def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
             problems.append(f"model_list[{index}] ({entry.model_name}): model_name is configured more than once")
             continue
         seen.add(entry.model_name)
-        spec = _spec_from_entry(index, entry, secrets, global_drop, problems, warnings)
+        try:
+            spec = _spec_from_entry(index, entry, secrets, global_drop, problems, warnings)
+        except InvalidSettingError as error:  # a value out of its range (the domain's validators)
+            add_setting_problem(problems, f"model_list[{index}] ({entry.model_name})", error)
+            continue
         if spec is not None:
             specs.append(spec)
 

@@ -5,10 +5,11 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from llmcore.domain.chat import ChatResponse, Message
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest
+from llmcore.domain.ranges import positive
 from llmcore.domain.registry import ModelRegistry, ModelStatus
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
@@ -33,8 +34,8 @@ class CoreSettings:
     master_key_problem: str | None = None
     environment: str | None = None
     health_checks: bool = False
-    health_check_interval: float = 300.0
-    max_request_size_mb: float = 1.0
+    health_check_interval: float = field(default=300.0, validator=positive)  # seconds
+    max_request_size_mb: float = field(default=1.0, validator=positive)
     log_content: bool = False
 
 

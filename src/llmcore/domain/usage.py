@@ -5,17 +5,19 @@ from typing import Literal
 
 from attrs import evolve, field, frozen
 
+from llmcore.domain.ranges import non_negative, optional
+
 TICKS_PER_USD = 10_000_000_000
 CostSource = Literal["upstream", "prices", "none"]
 
 
 @frozen(kw_only=True)
 class Prices:
-    """USD per token. Reasoning tokens are billed at the output price (xAI's rule)."""
+    """USD per token. Reasoning tokens are billed at the output price (xAI's rule). Never negative."""
 
-    input_per_token: float | None = None
-    output_per_token: float | None = None
-    cached_input_per_token: float | None = None
+    input_per_token: float | None = field(default=None, validator=optional(non_negative))
+    output_per_token: float | None = field(default=None, validator=optional(non_negative))
+    cached_input_per_token: float | None = field(default=None, validator=optional(non_negative))
 
     @property
     def known(self) -> bool:
