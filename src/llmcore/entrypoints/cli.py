@@ -369,7 +369,10 @@ def smoke(ctx: click.Context, json_flag: bool) -> None:
 
 
 def main() -> None:
-    """The console script ``llmcore``."""
+    """The console script ``llmcore``: it owns its process, so LiteLLM is configured process-wide."""
+    from llmcore.adapters.litellm_runtime import own_process  # does not import LiteLLM
+
+    own_process()
     cli(prog_name="llmcore")
 
 

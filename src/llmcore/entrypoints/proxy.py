@@ -41,6 +41,7 @@ from contextlib import suppress
 from aiohttp import web
 from loguru import logger
 
+from llmcore.adapters.litellm_runtime import own_process
 from llmcore.adapters.log_setup import add_secrets
 from llmcore.bootstrap import Runtime
 from llmcore.domain.errors import ConfigError
@@ -165,6 +166,7 @@ def run(
     for it and readiness means ready. A second SIGINT/SIGTERM during the grace period stops at once.
     """
     refuse_unreadable_master_key(runtime)
+    own_process()  # a foreground server owns its process: LiteLLM offline and quiet process-wide
     if warm_up:
         runtime.warm_up()
     try:
