@@ -19,7 +19,7 @@ from llmcore.domain.chat import ChatResponse, ParamAdjustment
 from llmcore.domain.errors import ConfigError, LLMCoreError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec
 from llmcore.domain.param_policy import DEFAULT_DROP_REASON
-from llmcore.domain.redaction import redact
+from llmcore.domain.redaction import display_url, redact
 from llmcore.domain.registry import ModelStatus
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import StreamSession
@@ -133,7 +133,7 @@ def spec_document(spec: ModelSpec, status: ModelStatus) -> dict[str, Any]:
         "litellm_model": spec.litellm_model,
         "api_key": None if creds.api_key is None else str(creds.api_key),
         "api_key_source": creds.api_key_source,
-        "base_url": creds.base_url,
+        "base_url": display_url(creds.base_url),
         "base_url_source": creds.base_url_source,
         "param_rules": {
             "drop": [{"param": p, "reason": rules.reasons.get(p, DEFAULT_DROP_REASON)} for p in rules.drop],
@@ -171,7 +171,7 @@ def model_detail(spec: ModelSpec, status: ModelStatus) -> str:
         field_line("lifecycle", status.lifecycle_warning or "no deprecation known"),
         field_line("environments", ", ".join(spec.environments) or "all"),
         field_line("api key", f"{masked(creds.api_key)}  (from {creds.api_key_source})"),
-        field_line("base URL", f"{creds.base_url or 'none'}  (from {creds.base_url_source})"),
+        field_line("base URL", f"{display_url(creds.base_url) or 'none'}  (from {creds.base_url_source})"),
         field_line("capabilities", capabilities_text(spec.capabilities)),
         field_line("timeout", timeout_text(spec)),
         field_line("retry", retry_text(spec)),
@@ -267,7 +267,7 @@ class ConfigReport:
             lines += [
                 f"  {spec.alias} ({spec.upstream_model}): {status_text(status.available, status.reason)}",
                 f"    api key   {masked(creds.api_key)}  (from {creds.api_key_source})",
-                f"    base URL  {creds.base_url or 'none'}  (from {creds.base_url_source})",
+                f"    base URL  {display_url(creds.base_url) or 'none'}  (from {creds.base_url_source})",
             ]
         lines += [f"warning: {w}" for w in config.warnings]
         return "\n".join(lines)
@@ -294,7 +294,7 @@ class ConfigReport:
             "reason": status.reason,
             "api_key": None if creds.api_key is None else str(creds.api_key),
             "api_key_source": creds.api_key_source,
-            "base_url": creds.base_url,
+            "base_url": display_url(creds.base_url),
             "base_url_source": creds.base_url_source,
         }
 
