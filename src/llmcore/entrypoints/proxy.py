@@ -7,7 +7,9 @@ never a paid call unless the optional probe is on), ``GET /metrics``.
 Master key: when ``general_settings.master_key`` is set, every route except the
 two health routes needs ``Authorization: Bearer <master key>``, ``/metrics``
 included (metrics name the models and their traffic; Prometheus sends the key
-with ``authorization: {credentials: ...}`` in its scrape config). The header is
+with ``authorization: {credentials: ...}`` in its scrape config). Readiness
+answers everyone, but without the master key only each model's alias and
+up/down: the reasons (env var names, secret file paths) need the key. The header is
 compared in constant time, never logged and never forwarded: the upstream call
 is built by the Core from the model's own key.
 
