@@ -91,7 +91,7 @@ def test_a_conversion_bug_is_sent_once_async_too(
             await core.acomplete(GROK, HELLO, request_id="req-bug-2")
         return caught.value
 
-    assert_internal(run_async(core, go), "req-bug-2")
+    assert_internal(run_async(go, core), "req-bug-2")
     assert len(server.requests) == 1
 
 
@@ -121,7 +121,7 @@ def test_a_chunk_conversion_bug_never_replays_the_async_stream(
                     pass
         return caught.value
 
-    assert_internal(run_async(core, go), "req-bug-4")
+    assert_internal(run_async(go, core), "req-bug-4")
     assert len(server.requests) == 1
 
 

@@ -101,7 +101,7 @@ def acollect(run_async: Callable[..., Any], grok: Grok) -> tuple[list[Any], llmc
             chunks = [chunk async for chunk in session]
         return chunks, session
 
-    return run_async(grok.core, go)
+    return run_async(go, grok.core)
 
 
 def free_port() -> int:
@@ -397,7 +397,7 @@ def test_breaking_out_of_an_async_stream_closes_the_upstream_connection(
         # Observed while this loop still runs: closing an aiohttp response needs the loop.
         return await asyncio.to_thread(grok.server.wait_for_disconnect, 2.0)
 
-    assert run_async(grok.core, go)
+    assert run_async(go, grok.core)
 
 
 # --- Async parity ------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ def test_async_complete_matches_sync(grok: Grok, run_async: Callable[..., Any]) 
     async def go() -> Any:
         return await grok.core.acomplete(GROK, SIMPLE)
 
-    assert run_async(grok.core, go) == sync
+    assert run_async(go, grok.core) == sync
 
 
 def test_async_stream_matches_sync(grok: Grok, run_async: Callable[..., Any]) -> None:
@@ -431,7 +431,7 @@ def test_async_errors_match_sync(grok: Grok, run_async: Callable[..., Any]) -> N
 
     with pytest.raises(UpstreamError) as sync:
         grok.core.complete(GROK, SIMPLE)
-    error = run_async(grok.core, go)
+    error = run_async(go, grok.core)
     assert (type(error), error.status_code, error.upstream_text) == (
         type(sync.value), sync.value.status_code, sync.value.upstream_text)
 
