@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import secrets
 import warnings
 from collections.abc import Iterator
@@ -47,3 +49,37 @@ def no_implicit_event_loop() -> Iterator[None]:
 
     if is_loaded():
         close_sync_clients()
+
+
+class _UnclosedRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Unclosed"):
+            self.messages.append(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_unclosed(no_implicit_event_loop: None) -> Iterator[None]:
+    """Fail the run when anything reports an unclosed client session, connector, socket or loop.
+
+    aiohttp reports an unclosed ClientSession or connector through the event loop's exception
+    handler (the ``asyncio`` logger), not as an exception, so it would never fail a test; and a
+    ResourceWarning raised while the garbage collector runs between tests, or at exit, is printed
+    and forgotten. This fixture records the first kind all session long and, at the end, collects
+    garbage with ResourceWarning as an error, so both fail the run (issue 12: every resource is
+    released; the lifecycle is core.close() / aclose()).
+    """
+    recorder = _UnclosedRecorder()
+    asyncio_logger = logging.getLogger("asyncio")
+    asyncio_logger.addHandler(recorder)
+    yield
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    asyncio_logger.removeHandler(recorder)
+    leaks = recorder.messages + [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not leaks, f"resources left unclosed: {leaks}"

@@ -23,6 +23,7 @@ from llmcore.domain.core import Core, CoreSettings
 from llmcore.domain.param_policy import ParamPolicy
 from llmcore.domain.registry import ModelRegistry
 from llmcore.domain.router import Router, routing_warnings
+from llmcore.ports.resources import PooledResources
 
 DEFAULT_CONFIG_NAME = "llmcore.yaml"
 
@@ -60,11 +61,13 @@ class Runtime:
         if warm_up is not None:
             warm_up()
 
+    def close(self) -> None:
+        """Close the Core's sync pooled HTTP clients (the CLI, after its one request)."""
+        self.core.close()
+
     async def aclose(self) -> None:
-        """Close the adapter's pooled HTTP clients while the event loop that used them still runs."""
-        aclose = getattr(self.completion, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        """Close the Core's pooled HTTP clients while the event loop that used them still runs."""
+        await self.core.aclose()
 
 
 def build_runtime(
@@ -133,7 +136,9 @@ def build(
         health_check_interval=config.health_check_interval, max_request_size_mb=config.max_request_size_mb,
         log_content=log_content,
     )
-    return Core(registry, service, settings)
+    # Only an adapter that pools clients has anything to release (the scripted fake has not).
+    resources = completion if isinstance(completion, PooledResources) else None
+    return Core(registry, service, settings, resources)
 
 
 def default_completion() -> Any:

@@ -2,6 +2,7 @@
 from llmcore.domain.chat import InvalidMessageError
 from llmcore.domain.errors import (
     ConfigError,
+    InternalError,
     InvalidRequestError,
     LLMCoreError,
     ModelUnavailableError,
@@ -20,6 +21,7 @@ from llmcore.domain.errors import (
 
 __all__ = [
     "ConfigError",
+    "InternalError",
     "InvalidMessageError",
     "InvalidRequestError",
     "LLMCoreError",

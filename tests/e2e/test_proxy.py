@@ -577,3 +577,37 @@ def test_sigterm_lets_the_in_flight_stream_finish_then_exits_0(tmp_path: Path) -
     assert events[-1] == "[DONE]", stderr
     assert "scripted" in "".join(events)
     assert "proxy_stopped" in stderr
+
+
+# --- readiness: up/down for anyone, the reasons with the master key --------------------------------
+
+def test_readiness_without_the_master_key_shows_only_up_or_down(tmp_path: Path) -> None:
+    master_key = "sk-master-" + secrets.token_hex(12)
+    general = "  master_key: os.environ/LLMCORE_MASTER_KEY\n"
+    hidden = "/run/secrets/" + secrets.token_hex(6)
+    entry = f"""\
+  - model_name: grok-code-fast-1
+    litellm_params:
+      model: openai/grok-code-fast-1
+      api_key: file:{hidden}
+  - model_name: other
+    litellm_params:
+      model: openai/other
+      api_key: os.environ/OTHER_API_KEY
+      api_base: http://127.0.0.1:9/v1
+"""
+    config = write_config(tmp_path / "llmcore.yaml", entry, general)
+    env = {"LLMCORE_MASTER_KEY": master_key, "OTHER_API_KEY": "sk-" + secrets.token_hex(12)}
+    runtime = build_runtime(config, env, completion=ScriptedCompletion(), retry=False)
+    with BackgroundProxy(runtime) as proxy, loopback() as http:
+        anonymous = http.get(f"{proxy.url}/health/readiness")
+        wrong = http.get(f"{proxy.url}/health/readiness", headers={"Authorization": "Bearer nope"})
+        operator = http.get(f"{proxy.url}/health/readiness", headers={"Authorization": f"Bearer {master_key}"})
+
+    assert anonymous.status_code == wrong.status_code == operator.status_code == 200
+    up_down = {"status": "ready", "models": [{"model": "grok-code-fast-1", "available": False},
+                                             {"model": "other", "available": True}]}
+    assert anonymous.json() == wrong.json() == up_down
+    assert hidden not in anonymous.text + wrong.text
+    detailed = {m["model"]: m for m in operator.json()["models"]}
+    assert hidden in detailed["grok-code-fast-1"]["reason"]

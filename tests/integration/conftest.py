@@ -8,24 +8,26 @@ from typing import TypeVar
 
 import pytest
 
-from llmcore.adapters.litellm_completion import LiteLLMCompletion
+import llmcore
+from llmcore import Core
 
 T = TypeVar("T")
 
 
-def _run_async(factory: Callable[[], Awaitable[T]]) -> T:
+def _run_async(factory: Callable[[], Awaitable[T]], core: Core | None = None) -> T:
+    # LiteLLM pools its clients per event loop for the whole process, so closing any Core releases
+    # them; a test that has no Core at hand gets one built from the catalog just to close with.
     async def main() -> T:
-        try:
+        async with core or llmcore.load(env={}):
             return await factory()
-        finally:
-            await LiteLLMCompletion().aclose()
 
     return asyncio.run(main())
 
 
 @pytest.fixture
-def run_async() -> Callable[[Callable[[], Awaitable[T]]], T]:
-    """Runs a coroutine factory in a fresh loop, closing LiteLLM's per-loop HTTP clients before it ends.
+def run_async() -> Callable[..., T]:
+    """``run_async(factory, core=None)``: runs the coroutine factory in a fresh loop, closing ``core``
+    (``async with``) before the loop ends.
 
     Without the close, the aiohttp connections LiteLLM pools for that loop outlive
     it and are reported as unclosed transports when collected.

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from attrs import define
 import llmcore
 from llmcore.adapters.litellm_completion import LiteLLMCompletion
 from llmcore.adapters.litellm_convert import call_kwargs, to_response
-from llmcore.adapters.litellm_runtime import LITELLM_LOGGERS, litellm_module
+from llmcore.adapters.litellm_runtime import litellm_module
 from llmcore.adapters.recording_telemetry import RecordingTelemetry
 from llmcore.domain.chat import ChatRequest, Message
 from llmcore.errors import (
@@ -102,7 +101,7 @@ def acollect(run_async: Callable[..., Any], grok: Grok) -> tuple[list[Any], llmc
             chunks = [chunk async for chunk in session]
         return chunks, session
 
-    return run_async(go)
+    return run_async(go, grok.core)
 
 
 def free_port() -> int:
@@ -398,7 +397,7 @@ def test_breaking_out_of_an_async_stream_closes_the_upstream_connection(
         # Observed while this loop still runs: closing an aiohttp response needs the loop.
         return await asyncio.to_thread(grok.server.wait_for_disconnect, 2.0)
 
-    assert run_async(go)
+    assert run_async(go, grok.core)
 
 
 # --- Async parity ------------------------------------------------------------------------------
@@ -409,7 +408,7 @@ def test_async_complete_matches_sync(grok: Grok, run_async: Callable[..., Any]) 
     async def go() -> Any:
         return await grok.core.acomplete(GROK, SIMPLE)
 
-    assert run_async(go) == sync
+    assert run_async(go, grok.core) == sync
 
 
 def test_async_stream_matches_sync(grok: Grok, run_async: Callable[..., Any]) -> None:
@@ -432,7 +431,7 @@ def test_async_errors_match_sync(grok: Grok, run_async: Callable[..., Any]) -> N
 
     with pytest.raises(UpstreamError) as sync:
         grok.core.complete(GROK, SIMPLE)
-    error = run_async(go)
+    error = run_async(go, grok.core)
     assert (type(error), error.status_code, error.upstream_text) == (
         type(sync.value), sync.value.status_code, sync.value.upstream_text)
 
@@ -447,7 +446,8 @@ def test_importing_and_loading_llmcore_does_not_import_litellm() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
-def test_litellm_runs_offline_and_quiet(grok: Grok, capfd: pytest.CaptureFixture[str]) -> None:
+def test_litellm_prints_no_banner_on_the_hosts_stdout(grok: Grok, capfd: pytest.CaptureFixture[str]) -> None:
+    # Offline switches, loggers and the other globals per mode: tests/integration/test_host_globals.py.
     litellm = litellm_module()
     grok.server.script(Fault.bad_key())
 
@@ -455,12 +455,7 @@ def test_litellm_runs_offline_and_quiet(grok: Grok, capfd: pytest.CaptureFixture
         grok.core.complete(GROK, SIMPLE)
 
     assert capfd.readouterr().out == ""  # no "Give Feedback / Get Help" banner
-    assert os.environ["LITELLM_OFFLINE_MODE"].lower() == "true"
-    assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"].lower() == "true"
-    assert litellm.suppress_debug_info is True and litellm.disable_streaming_logging is True
-    for name in LITELLM_LOGGERS:
-        logger = logging.getLogger(name)
-        assert (logger.level, logger.handlers, logger.propagate) == (logging.WARNING, [], True)
+    assert litellm.suppress_debug_info is True
 
 
 def test_fake_server_log_shows_no_retry_or_key_fields_in_the_body(grok: Grok) -> None:

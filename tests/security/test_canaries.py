@@ -20,7 +20,6 @@ import pytest
 from attrs import frozen
 from loguru import logger
 
-from llmcore.adapters.litellm_completion import LiteLLMCompletion
 from llmcore.adapters.log_setup import configure_logging, reset_logging
 from llmcore.bootstrap import Runtime, build_runtime
 from llmcore.domain.core import Core
@@ -82,7 +81,7 @@ def run_stream(core: Core, alias: str, evidence: Evidence) -> None:
 def run_acomplete(core: Core, alias: str, evidence: Evidence) -> None:
     async def main() -> None:
         evidence.add("response", await core.acomplete(alias, HELLO))
-    _run_async(main)
+    _run_async(core, main)
 
 
 def run_astream(core: Core, alias: str, evidence: Evidence) -> None:
@@ -91,15 +90,13 @@ def run_astream(core: Core, alias: str, evidence: Evidence) -> None:
             async for chunk in session:
                 evidence.add("chunk", chunk)
         evidence.add("session", (session.text, session.warnings, session.usage, session.complete))
-    _run_async(main)
+    _run_async(core, main)
 
 
-def _run_async(main: Callable[[], Any]) -> None:
+def _run_async(core: Core, main: Callable[[], Any]) -> None:
     async def wrapped() -> None:
-        try:
+        async with core:  # LiteLLM's per-loop clients close before this loop ends
             await main()
-        finally:
-            await LiteLLMCompletion().aclose()  # LiteLLM's per-loop clients, before this loop ends
     asyncio.run(wrapped())
 
 

@@ -8,6 +8,9 @@ import pytest
 from llmcore.adapters import provider_env_gen
 from llmcore.adapters.litellm_runtime import litellm_module
 
+# Generated from the locked LiteLLM: compared against exactly that version (CI's floor job deselects it).
+pytestmark = pytest.mark.locked_dependencies
+
 
 @pytest.fixture(scope="module")
 def generated() -> dict:

@@ -6,12 +6,18 @@ from typing import Any
 
 import pytest
 
+from llmcore.adapters import litellm_stream
 from llmcore.adapters.litellm_convert import to_response, wire_chunks
 from llmcore.adapters.litellm_stream import spec_sse_decoder, stream_chunks
 from llmcore.domain.chat import ChatResponse, Choice, StreamChunk
 from llmcore.domain.errors import StreamIncompleteError, UpstreamUnavailableError
 from llmcore.entrypoints.openai_wire import chat_completion, completion_chunk, wire_error, wire_message
 from tests.unit.fakes import scripted_core
+
+
+def _NOT_OURS(exc: Exception) -> Exception:
+    raise AssertionError(f"llmcore's conversion failed: {exc!r}")  # these streams convert cleanly
+
 
 HI = [{"role": "user", "content": "hi"}]
 GROK = "grok-code-fast-1"
@@ -150,7 +156,7 @@ def test_the_stream_of_a_route_without_sdk_chunks_is_read_from_litellm_chunks() 
     delta = _Plain(content="hi", role="assistant")
     choice = _Plain(index=0, finish_reason=None, logprobs=None, delta=delta)
     litellm_like = [_Plain(id="c1", model="m", choices=[choice])]
-    assert [(c.content, c.role) for c in stream_chunks(litellm_like)] == [("hi", "assistant")]
+    assert [(c.content, c.role) for c in stream_chunks(litellm_like, _NOT_OURS)] == [("hi", "assistant")]
 
 
 def test_the_spec_decoder_dispatches_no_event_for_a_block_without_data() -> None:
@@ -238,7 +244,7 @@ def _sdk_stream(asynchronous: bool) -> Any:
 def test_chunks_pulled_before_a_failure_are_yielded_before_the_error_sync() -> None:
     seen: list[str | None] = []
     with pytest.raises(ConnectionError):
-        for converted in stream_chunks(_Wrapper(_sdk_stream(False), fail_after=1)):
+        for converted in stream_chunks(_Wrapper(_sdk_stream(False), fail_after=1), _NOT_OURS):
             seen.append(converted.content)
     assert seen == ["a", "b"]  # "b" was pulled, then the wrapper gave up: it was sent all the same
 
@@ -249,7 +255,7 @@ def test_chunks_pulled_before_a_failure_are_yielded_before_the_error_async() -> 
     async def read() -> list[str | None]:
         seen: list[str | None] = []
         with pytest.raises(ConnectionError):
-            async for converted in astream_chunks(_Wrapper(_sdk_stream(True), fail_after=1)):
+            async for converted in astream_chunks(_Wrapper(_sdk_stream(True), fail_after=1), _NOT_OURS):
                 seen.append(converted.content)
         return seen
 
@@ -269,6 +275,26 @@ def test_an_async_route_without_sdk_chunks_is_read_from_litellm_chunks() -> None
                 yield item
 
     async def read() -> list[str | None]:
-        return [c.content async for c in astream_chunks(_Chunks())]
+        return [c.content async for c in astream_chunks(_Chunks(), _NOT_OURS)]
 
     assert asyncio.run(read()) == ["hi"]
+
+
+def test_a_conversion_bug_on_a_route_without_sdk_chunks_is_handed_to_the_adapter(monkeypatch):
+    # LiteLLM's own chunks (anthropic/, bedrock/...) are converted by to_chunk: a bug there is llmcore's,
+    # so the reader hands it to the adapter's ``failed`` (an InternalError there), never as a stream error.
+    class Ours(Exception):
+        pass
+
+    class LiteLLMChunksOnly:
+        completion_stream = None  # no SDK stream to tap
+
+        def __iter__(self):
+            yield object()
+
+    def broken(chunk: Any, served: str) -> Any:
+        raise KeyError("choices")
+
+    monkeypatch.setattr(litellm_stream, "to_chunk", broken)
+    with pytest.raises(Ours, match="KeyError"):
+        list(stream_chunks(LiteLLMChunksOnly(), lambda exc: Ours(repr(exc))))

@@ -30,6 +30,7 @@ from llmcore.adapters.litellm_runtime import litellm_module
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, ProviderProfile, profile_named
 from llmcore.domain.errors import (
     InvalidRequestError,
+    LLMCoreError,
     QuotaExceededError,
     RateLimitError,
     StreamIncompleteError,
@@ -375,10 +376,14 @@ def mask_chain(exc: BaseException, secrets: Sequence[Secret] = ()) -> None:
 
 @contextmanager
 def translating(spec: ModelSpec, timeout: float | None = None) -> Iterator[None]:
-    """The boundary around a LiteLLM call: any Exception leaves as an UpstreamError chained to it, masked."""
+    """The boundary around a LiteLLM call: any Exception leaves as an UpstreamError chained to it, masked.
+
+    Only LiteLLM's calls (and reading its streams) run inside; an LLMCoreError raised in the block by
+    llmcore itself (an InternalError from converting a chunk) passes through as it is.
+    """
     try:
         yield
-    except UpstreamError:
+    except LLMCoreError:
         raise
     except Exception as exc:
         error = translate(exc, Translation(spec, timeout))

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
 
 from attrs import evolve
 
 from llmcore.adapters.litellm_convert import stream_usage, to_chunk, wire_chunks
 from llmcore.domain.chat import StreamChunk
+from llmcore.domain.errors import LLMCoreError
+
+_T = TypeVar("_T")
 
 
 @functools.cache
@@ -126,47 +129,74 @@ def _from_tap(raw_tap: RawChunkTap) -> list[StreamChunk]:
     return [chunk for raw in raw_tap.drain() for chunk in wire_chunks(raw.to_dict())]
 
 
-def stream_chunks(wrapper: Any) -> Iterator[StreamChunk]:
-    """The StreamChunks of a sync LiteLLM stream, as the upstream sent them when it can tell."""
-    raw_tap = tap(wrapper)
-    served = ""
+# What the adapter turns a failure of llmcore's own conversion code into (an InternalError: never retried).
+ConversionFailed = Callable[[Exception], Exception]
+
+
+def _guarded(convert: Callable[[], _T], failed: ConversionFailed) -> _T:
+    # Only reading the network is LiteLLM's; turning what it read into StreamChunks is ours, and a bug
+    # there must not look like a broken connection (which would be retried and billed again).
     try:
-        for chunk in wrapper:
-            if raw_tap is None:
-                converted = _with_upstream_usage(to_chunk(chunk, served), wrapper, chunk)
-                served = converted.model
-                yield converted
-            else:
-                yield from _from_tap(raw_tap)
-    except Exception:
-        # What LiteLLM pulled before it gave up was sent all the same.
-        if raw_tap is not None:
-            yield from _from_tap(raw_tap)
+        return convert()
+    except LLMCoreError:
         raise
+    except Exception as exc:
+        raise failed(exc) from exc
+
+
+def stream_chunks(wrapper: Any, failed: ConversionFailed) -> Iterator[StreamChunk]:
+    """The StreamChunks of a sync LiteLLM stream, as the upstream sent them when it can tell.
+
+    LiteLLM's own errors (reading the network) propagate as they are, for the caller's boundary to
+    translate; an exception from llmcore's conversion becomes ``failed(exc)``.
+    """
+    raw_tap = _guarded(lambda: tap(wrapper), failed)
+    served = ""
+    chunks = iter(wrapper)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            break
+        except Exception:
+            # What LiteLLM pulled before it gave up was sent all the same.
+            if raw_tap is not None:
+                yield from _guarded(lambda: _from_tap(raw_tap), failed)
+            raise
+        if raw_tap is None:
+            converted = _guarded(lambda: _with_upstream_usage(to_chunk(chunk, served), wrapper, chunk), failed)
+            served = converted.model
+            yield converted
+        else:
+            yield from _guarded(lambda: _from_tap(raw_tap), failed)
     if raw_tap is not None:
-        yield from _from_tap(raw_tap)
+        yield from _guarded(lambda: _from_tap(raw_tap), failed)
 
 
-async def astream_chunks(wrapper: Any) -> AsyncIterator[StreamChunk]:
+async def astream_chunks(wrapper: Any, failed: ConversionFailed) -> AsyncIterator[StreamChunk]:
     """The async twin of :func:`stream_chunks`."""
-    raw_tap = tap(wrapper)
+    raw_tap = _guarded(lambda: tap(wrapper), failed)
     served = ""
-    try:
-        async for chunk in wrapper:
-            if raw_tap is None:
-                converted = _with_upstream_usage(to_chunk(chunk, served), wrapper, chunk)
-                served = converted.model
-                yield converted
-            else:
-                for converted in _from_tap(raw_tap):
+    chunks = wrapper.__aiter__()
+    while True:
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            break
+        except Exception:
+            if raw_tap is not None:
+                for converted in _guarded(lambda: _from_tap(raw_tap), failed):
                     yield converted
-    except Exception:
-        if raw_tap is not None:
-            for converted in _from_tap(raw_tap):
+            raise
+        if raw_tap is None:
+            converted = _guarded(lambda: _with_upstream_usage(to_chunk(chunk, served), wrapper, chunk), failed)
+            served = converted.model
+            yield converted
+        else:
+            for converted in _guarded(lambda: _from_tap(raw_tap), failed):
                 yield converted
-        raise
     if raw_tap is not None:
-        for converted in _from_tap(raw_tap):
+        for converted in _guarded(lambda: _from_tap(raw_tap), failed):
             yield converted
 
 

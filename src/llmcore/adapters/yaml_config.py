@@ -17,12 +17,14 @@ from attrs import frozen
 from llmcore.adapters import config_schema as schema
 from llmcore.adapters.catalog import catalog
 from llmcore.adapters.config_entry import RawEntry, build_catalog_spec, build_entry_spec
+from llmcore.adapters.config_ranges import add_setting_problem
 from llmcore.adapters.config_routing import file_defaults_from, routing_from, with_deployment_id
 from llmcore.adapters.env_file_secrets import ENV_PREFIX, EnvFileSecretSource
 from llmcore.adapters.litellm_data import credential_params, provider_params
 from llmcore.adapters.model_defaults import CATALOG_SOURCE
 from llmcore.domain.errors import ConfigError
 from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.ranges import InvalidSettingError
 from llmcore.domain.routing import RoutingSettings
 from llmcore.domain.secret import Secret
 
@@ -87,7 +89,11 @@ def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
         entry = _entry(index, raw_entry, problems, warnings)
         if entry is None:
             continue
-        spec = build_entry_spec(entry, secrets, file_defaults, problems, warnings)
+        try:
+            spec = build_entry_spec(entry, secrets, file_defaults, problems, warnings)
+        except InvalidSettingError as error:  # a value out of its range (the domain's validators)
+            add_setting_problem(problems, entry.where, error)
+            continue
         if spec is not None:
             specs.append(with_deployment_id(spec, entry, specs))
 

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import TracebackType
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from llmcore.domain.chat import ChatResponse, Message
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest
+from llmcore.domain.ranges import positive
 from llmcore.domain.registry import ModelRegistry, ModelStatus
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_fallbacks import StreamFallbacks
 from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
+from llmcore.ports.resources import PooledResources
 
 Messages = Sequence[Mapping[str, Any] | Message]
 
@@ -32,18 +35,55 @@ class CoreSettings:
     master_key_problem: str | None = None
     environment: str | None = None
     health_checks: bool = False
-    health_check_interval: float = 300.0
-    max_request_size_mb: float = 1.0
+    health_check_interval: float = field(default=300.0, validator=positive)  # seconds
+    max_request_size_mb: float = field(default=1.0, validator=positive)
     log_content: bool = False
 
 
 class Core:
-    """What ``llmcore.load()`` returns. Holds no per-request state; safe to share between threads and tasks."""
+    """What ``llmcore.load()`` returns. Holds no per-request state; safe to share between threads and tasks.
 
-    def __init__(self, registry: ModelRegistry, completion: ChatCompletion, settings: CoreSettings) -> None:
+    Lifecycle (Decision 20): ``close()``, ``await aclose()``, ``with llmcore.load() as core:`` and
+    ``async with llmcore.load() as core:`` release the pooled HTTP clients the completion adapter
+    opened (LiteLLM keeps them per event loop, process-wide). After async use, close it with
+    ``aclose()`` / ``async with`` inside the loop that used it, before the loop ends; ``close()``
+    releases the sync clients only. A closed Core still serves: the next call opens new clients.
+    """
+
+    def __init__(
+        self, registry: ModelRegistry, completion: ChatCompletion, settings: CoreSettings,
+        resources: PooledResources | None = None,
+    ) -> None:
         self._registry = registry
         self._completion = completion
         self._settings = settings
+        self._resources = resources
+
+    def close(self) -> None:
+        """Release the sync pooled clients (idempotent; never raises)."""
+        if self._resources is not None:
+            self._resources.close()
+
+    async def aclose(self) -> None:
+        """Release every pooled client, async ones included; await it in the loop that used them."""
+        if self._resources is not None:
+            await self._resources.aclose()
+
+    def __enter__(self) -> Core:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Core:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     @property
     def registry(self) -> ModelRegistry:

@@ -7,6 +7,7 @@
     ├── UnknownModelError              no model with that alias is configured
     ├── ModelUnavailableError          configured, but refused: bad credentials, wrong environment
     ├── ParamNotSupportedError         a param the model does not take, with drop_params off
+    ├── InternalError                  a bug in llmcore's own code: never retried, never re-sent
     └── UpstreamError                  the provider answered badly or not at all
         ├── TransientUpstreamError     retried by the retry policy
         │   ├── RateLimitError         429 with room to retry (retry_after, seconds)
@@ -83,6 +84,25 @@ class ParamNotSupportedError(LLMCoreError):
         super().__init__(
             f"model {model!r} does not support parameter {param!r} ({reason}); "
             "remove it from the request, or set drop_params: true to have it dropped"
+        )
+
+
+class InternalError(LLMCoreError):
+    """A bug in llmcore's own code (not LiteLLM's, the SDK's or the network's), e.g. an answer it cannot convert.
+
+    Never retried and never re-sent: the upstream may have answered (and billed) already.
+    ``request_id`` names the request for the bug report; ``model`` the alias it was for; the
+    original exception is chained as ``__cause__`` (its text stays out of the message, which
+    a proxy client reads).
+    """
+
+    def __init__(self, what: str, *, model: str = "", request_id: str | None = None) -> None:
+        self.model = model
+        self.request_id = request_id
+        about = f" for {model}" if model else ""
+        super().__init__(
+            f"internal error in llmcore{about} (request id {request_id or 'none'}): {what}; this is a bug in "
+            "llmcore, not in the provider or the request: report it with the request id; it was not retried"
         )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from attrs import field, frozen
 
 from llmcore.domain.frozen_mapping import frozen_mapping
+from llmcore.domain.ranges import count, non_negative, optional, positive, positive_count
 from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Prices, UsageConvention
 
@@ -20,8 +21,8 @@ class Capabilities:
     tool_choice: bool = True
     response_format: bool = True
     vision: bool = False
-    max_input_tokens: int | None = None
-    max_output_tokens: int | None = None
+    max_input_tokens: int | None = field(default=None, validator=optional(positive_count))
+    max_output_tokens: int | None = field(default=None, validator=optional(positive_count))
 
 
 @frozen(kw_only=True)
@@ -43,12 +44,15 @@ class ParamRules:
 
 @frozen(kw_only=True)
 class RetryPolicy:
-    """Retries after the first try, for transient errors only; waits in seconds."""
+    """Retries after the first try, for transient errors only; waits in seconds.
 
-    max_retries: int = 2
-    backoff_base: float = 0.5
-    backoff_max: float = 8.0
-    retry_after_max: float = 60.0
+    Raises InvalidSettingError (a ValueError naming the field) for a negative or non-finite value.
+    """
+
+    max_retries: int = field(default=2, validator=count)
+    backoff_base: float = field(default=0.5, validator=non_negative)
+    backoff_max: float = field(default=8.0, validator=non_negative)
+    retry_after_max: float = field(default=60.0, validator=non_negative)
 
 
 @frozen(kw_only=True)
@@ -128,8 +132,8 @@ class ModelSpec:
     capabilities: Capabilities = field(factory=Capabilities)
     param_rules: ParamRules = field(factory=ParamRules)
     retry: RetryPolicy = field(factory=RetryPolicy)
-    timeout: float = 600.0
-    stream_timeout: float | None = None
+    timeout: float = field(default=600.0, validator=positive)  # seconds
+    stream_timeout: float | None = field(default=None, validator=optional(positive))
     prices: Prices = field(factory=Prices)
     lifecycle: Lifecycle = field(factory=Lifecycle)
     environments: tuple[str, ...] = field(default=(), converter=tuple)

@@ -2,7 +2,9 @@
 
 Known secrets are replaced by their mask; anything shaped like an API key or
 a bearer token is masked too, so a key we were never told about (one in a URL,
-in an upstream error body, in an exception text) is caught as well.
+in an upstream error body, in an exception text) is caught as well. The
+userinfo of a URL (``http://user:secret@host/v1``) is masked as ``***``
+wherever a URL is shown (:func:`display_url`) and in any text :func:`redact` sees.
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ _KEY_SHAPES = re.compile(
     r"(?P<key>\b(?:xai|sk|sk-proj|sk-ant|gsk|pk)-[A-Za-z0-9_\-]{8,})"
     r"|(?P<bearer>(?i:bearer)\s+)(?P<token>[A-Za-z0-9._~+/\-]{8,}=*)"
     r"|(?P<param>(?i:api[_-]?key|access[_-]?token|token|key|secret|password)=)(?P<pvalue>[^&\s\"']{6,})"
+    r"|(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/\s@?#\"'<>]+)@"
 )
+USERINFO_MASK = "***"
 
 
 def redact(text: str, secrets: Iterable[Secret | str] = ()) -> str:
@@ -32,7 +36,14 @@ def redact(text: str, secrets: Iterable[Secret | str] = ()) -> str:
     return _KEY_SHAPES.sub(_mask_match, text)
 
 
+def display_url(url: str | None) -> str | None:
+    """``url`` as shown to anyone: its userinfo masked (``http://***@host/v1``), key-shaped parts too."""
+    return redact(url) if url else url
+
+
 def _mask_match(match: re.Match[str]) -> str:
+    if match.group("scheme"):
+        return match.group("scheme") + USERINFO_MASK + "@"
     if match.group("key"):
         return mask_value(match.group("key"))
     if match.group("token"):

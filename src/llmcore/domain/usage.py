@@ -24,6 +24,8 @@ from typing import Literal
 
 from attrs import evolve, field, frozen
 
+from llmcore.domain.ranges import non_negative, optional
+
 TICKS_PER_USD = 10_000_000_000
 CostSource = Literal["upstream", "prices", "none"]
 # How a provider counts reasoning tokens; the provider profile says which (ModelSpec.usage_convention).
@@ -32,11 +34,11 @@ UsageConvention = Literal["reasoning_apart", "reasoning_in_completion"]
 
 @frozen(kw_only=True)
 class Prices:
-    """USD per token. Reasoning tokens are billed at the output price, once (xAI's and OpenAI's rule)."""
+    """USD per token, never negative. Reasoning is billed at the output price, once (xAI's and OpenAI's rule)."""
 
-    input_per_token: float | None = None
-    output_per_token: float | None = None
-    cached_input_per_token: float | None = None
+    input_per_token: float | None = field(default=None, validator=optional(non_negative))
+    output_per_token: float | None = field(default=None, validator=optional(non_negative))
+    cached_input_per_token: float | None = field(default=None, validator=optional(non_negative))
 
     @property
     def known(self) -> bool:

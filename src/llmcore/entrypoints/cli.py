@@ -330,18 +330,18 @@ def chat(ctx: click.Context, alias: str, prompt: str, system: str | None, raw_pa
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": text})
     printer = render.ChatPrinter(show_reasoning=show_reasoning, as_json=state.wants_json(json_flag))
-    core = state.core()
-    if stream:
-        with core.stream(alias, messages, **raw_params) as session:
-            printer.notes(session.adjustments)
-            for chunk in session:
-                printer.delta(chunk.content, chunk.reasoning_content)
-        answer = render.Answer.from_session(alias, session)
-    else:
-        response = core.complete(alias, messages, **raw_params)
-        printer.notes(response.adjustments)
-        printer.delta(response.content, response.reasoning_content)
-        answer = render.Answer.from_response(alias, response)
+    with state.core() as core:  # its pooled connections close before the process exits
+        if stream:
+            with core.stream(alias, messages, **raw_params) as session:
+                printer.notes(session.adjustments)
+                for chunk in session:
+                    printer.delta(chunk.content, chunk.reasoning_content)
+            answer = render.Answer.from_session(alias, session)
+        else:
+            response = core.complete(alias, messages, **raw_params)
+            printer.notes(response.adjustments)
+            printer.delta(response.content, response.reasoning_content)
+            answer = render.Answer.from_response(alias, response)
     printer.finish(answer)
     ctx.exit(EXIT_OK if answer.complete else EXIT_FAILURE)
 
@@ -372,7 +372,10 @@ def smoke(ctx: click.Context, json_flag: bool) -> None:
 
 
 def main() -> None:
-    """The console script ``llmcore``."""
+    """The console script ``llmcore``: it owns its process, so LiteLLM is configured process-wide."""
+    from llmcore.adapters.litellm_runtime import own_process  # does not import LiteLLM
+
+    own_process()
     cli(prog_name="llmcore")
 
 

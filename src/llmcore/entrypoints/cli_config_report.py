@@ -13,7 +13,7 @@ from attrs import frozen
 
 from llmcore.adapters.yaml_config import CATALOG_SOURCE, LoadedConfig
 from llmcore.domain.model_spec import ModelSpec
-from llmcore.domain.redaction import redact
+from llmcore.domain.redaction import display_url, redact
 from llmcore.domain.registry import ModelStatus, unavailable_reason
 from llmcore.entrypoints.cli_render import masked, prices_document, prices_text, status_text
 
@@ -76,7 +76,7 @@ class ConfigReport:
             f"  {spec.alias} ({spec.upstream_model}){deployment}: {status_text(status.available, status.reason)}",
             f"    provider  {spec.provider}  (LiteLLM model {spec.litellm_model})",
             f"    api key   {masked(creds.api_key)}  (from {creds.api_key_source})",
-            f"    base URL  {creds.base_url or 'none'}  (from {creds.base_url_source})",
+            f"    base URL  {display_url(creds.base_url) or 'none'}  (from {creds.base_url_source})",
         ]
         lines += [f"    {name}  {secret}  (from {spec.sources.get(name, 'entry')})"
                   for name, secret in spec.secret_params.items()]
@@ -131,7 +131,7 @@ class ConfigReport:
             "reason": status.reason,
             "api_key": None if creds.api_key is None else str(creds.api_key),
             "api_key_source": creds.api_key_source,
-            "base_url": creds.base_url,
+            "base_url": display_url(creds.base_url),
             "base_url_source": creds.base_url_source,
             "secret_params": {name: str(secret) for name, secret in spec.secret_params.items()},
             "provider_params": dict(spec.provider_params),

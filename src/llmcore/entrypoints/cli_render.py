@@ -18,7 +18,7 @@ from llmcore.domain.chat import ChatResponse, ParamAdjustment
 from llmcore.domain.errors import ConfigError, LLMCoreError
 from llmcore.domain.model_spec import Capabilities, Lifecycle, ModelSpec
 from llmcore.domain.param_policy import DEFAULT_DROP_REASON
-from llmcore.domain.redaction import redact
+from llmcore.domain.redaction import display_url, redact
 from llmcore.domain.registry import DeploymentStatus, ModelStatus
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import StreamSession
@@ -132,7 +132,7 @@ def spec_document(spec: ModelSpec, status: ModelStatus) -> dict[str, Any]:
         "litellm_model": spec.litellm_model,
         "api_key": None if creds.api_key is None else str(creds.api_key),
         "api_key_source": creds.api_key_source,
-        "base_url": creds.base_url,
+        "base_url": display_url(creds.base_url),
         "base_url_source": creds.base_url_source,
         "param_rules": {
             "drop": [{"param": p, "reason": rules.reasons.get(p, DEFAULT_DROP_REASON)} for p in rules.drop],
@@ -193,7 +193,7 @@ def model_detail(spec: ModelSpec, status: ModelStatus) -> str:
         field_line("lifecycle", status.lifecycle_warning or "no deprecation known"),
         field_line("environments", ", ".join(spec.environments) or "all"),
         field_line("api key", f"{masked(creds.api_key)}  (from {creds.api_key_source})"),
-        field_line("base URL", f"{creds.base_url or 'none'}  (from {creds.base_url_source})"),
+        field_line("base URL", f"{display_url(creds.base_url) or 'none'}  (from {creds.base_url_source})"),
         field_line("capabilities", capabilities_text(spec.capabilities)),
         field_line("timeout", timeout_text(spec)),
         field_line("retry", retry_text(spec)),

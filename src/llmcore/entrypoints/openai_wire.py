@@ -21,7 +21,7 @@ from attrs import field, frozen
 
 from llmcore.domain.chat import ChatResponse, Choice, InvalidMessageError, StreamChunk
 from llmcore.domain.errors import (
-    InvalidRequestError, LLMCoreError, ModelUnavailableError, ParamNotSupportedError, QuotaExceededError,
+    InternalError, InvalidRequestError, LLMCoreError, ModelUnavailableError, ParamNotSupportedError, QuotaExceededError,
     RateLimitError, StreamIncompleteError, UnknownModelError, UpstreamAuthError, UpstreamError, UpstreamTimeoutError,
 )
 from llmcore.domain.redaction import redact
@@ -82,6 +82,8 @@ ERROR_TABLE: tuple[tuple[type[BaseException], ErrorKind], ...] = (
     (UpstreamTimeoutError, ErrorKind(status=504, type="upstream_timeout_error", code="upstream_timeout")),
     (StreamIncompleteError, ErrorKind(status=502, type="upstream_error", code="stream_incomplete")),
     (UpstreamError, ErrorKind(status=502, type="upstream_error", code="upstream_error")),
+    # llmcore's own bug (Decision 17): not the client's fault, not the upstream's; never retried.
+    (InternalError, ErrorKind(status=500, type="internal_error", code="internal_error")),
     (LLMCoreError, ErrorKind(status=500, type="server_error", code="internal_error")),
 )
 INTERNAL_ERROR = ErrorKind(status=500, type="server_error", code="internal_error")

@@ -8,7 +8,9 @@ unless the optional probe is on), each also with and without the ``/v1`` prefix;
 Master key: when ``general_settings.master_key`` is set, every route except the
 two health routes needs ``Authorization: Bearer <master key>``, ``/metrics``
 included (metrics name the models and their traffic; Prometheus sends the key
-with ``authorization: {credentials: ...}`` in its scrape config). The header is
+with ``authorization: {credentials: ...}`` in its scrape config). Readiness
+answers everyone, but without the master key only each model's alias and
+up/down: the reasons (env var names, secret file paths) need the key. The header is
 compared in constant time, never logged and never forwarded: the upstream call
 is built by the Core from the model's own key.
 
@@ -42,6 +44,7 @@ from contextlib import suppress
 from aiohttp import web
 from loguru import logger
 
+from llmcore.adapters.litellm_runtime import own_process
 from llmcore.adapters.log_setup import add_secrets
 from llmcore.bootstrap import Runtime
 from llmcore.domain.errors import ConfigError
@@ -169,6 +172,7 @@ def run(
     for it and readiness means ready. A second SIGINT/SIGTERM during the grace period stops at once.
     """
     refuse_unreadable_master_key(runtime)
+    own_process()  # a foreground server owns its process: LiteLLM offline and quiet process-wide
     if warm_up:
         runtime.warm_up()
     try:

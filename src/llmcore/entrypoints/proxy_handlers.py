@@ -130,8 +130,16 @@ class ProxyHandlers:
     async def liveness(self, request: web.Request) -> web.Response:
         return json_response({"status": "ok"}, headers={"x-request-id": request_id_of(request, self._secrets)})
 
+    def _presents_master_key(self, request: web.BaseRequest) -> bool:
+        try:
+            self._check_master_key(request)
+        except MasterKeyError:
+            return False
+        return True
+
     async def readiness(self, request: web.Request) -> web.Response:
-        status, body = self.health.readiness()
+        # Open to probes (no 401, a load balancer sends no key); the reasons only with the master key.
+        status, body = self.health.readiness(detailed=self._presents_master_key(request))
         return json_response(body, status, {"x-request-id": request_id_of(request, self._secrets)})
 
     async def metrics(self, request: web.Request) -> web.Response:

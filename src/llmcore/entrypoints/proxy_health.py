@@ -60,8 +60,20 @@ class ModelHealth:
         self.enabled = enabled
         self._results: dict[str, ProbeResult] = {}
 
-    def readiness(self) -> tuple[int, dict[str, Any]]:
-        """(status, body): 200 when at least one model can serve, else 503."""
+    def readiness(self, detailed: bool = True) -> tuple[int, dict[str, Any]]:
+        """(status, body): 200 when at least one model can serve, else 503.
+
+        ``detailed`` False (a proxy with a master key, asked without it): only each model's alias
+        and whether it is available. The reasons name env vars, secret file paths and upstream
+        errors, which are the operator's business, not every caller's that can reach the probe.
+        """
+        status, body = self._readiness()
+        if detailed:
+            return status, body
+        return status, {"status": body["status"],
+                        "models": [{"model": m["model"], "available": m["available"]} for m in body["models"]]}
+
+    def _readiness(self) -> tuple[int, dict[str, Any]]:
         models = []
         for status in self._core.models():
             probe = self._results.get(status.alias)

@@ -42,10 +42,9 @@ model_list:
 def run_smoke(out: TextIO = sys.stdout, json_output: bool = False) -> int:
     """Run the smoke test, print its report to ``out``; 0 when both requests worked, 1 otherwise."""
     from llmcore.adapters.log_setup import configure_logging, reset_logging
-    from llmcore.adapters.litellm_runtime import OFFLINE_ENV
+    from llmcore.adapters.litellm_runtime import own_process
 
-    for name, value in OFFLINE_ENV:
-        os.environ.setdefault(name, value)  # before LiteLLM is imported: no cost-map download
+    own_process()  # smoke runs as its own process (llmcore smoke): LiteLLM offline and quiet process-wide
     stub_key = "xai-smoke-" + secrets.token_hex(8)
     log_lines: list[str] = []
     configure_logging(level="INFO", json=json_output, secrets=[stub_key], sink=log_lines.append)

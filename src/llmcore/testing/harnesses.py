@@ -218,10 +218,8 @@ class GrokHarness:
     def run(self, coroutine: Callable[[], Awaitable[T]]) -> T:
         # LiteLLM pools async HTTP clients per event loop, process-wide; they must close in that loop.
         async def main() -> T:
-            try:
+            async with self.core():
                 return await coroutine()
-            finally:
-                await self.completion.aclose()
         return asyncio.run(main())
 
     def sent(self, model: str | None = None) -> list[SentRequest]:
