@@ -17,7 +17,7 @@ def main() -> int:
     timeout = float(os.environ.get("LLMCORE_HEALTHCHECK_TIMEOUT", "4"))
     url = f"http://127.0.0.1:{port}/health"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (a fixed loopback URL)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         status = exc.code
