@@ -32,6 +32,8 @@ COVERED_ELSEWHERE = {
     "python -m benchmarks": "benchmarks/ (not run in tests: they measure, they do not assert)",
     "cp llmcore.example.yaml": "tests/unit/test_config_file.py loads the example",
     "python demo/grok/test_grok_code_fast_1.py": "tests/e2e/test_demo.py",
+    "docker ": "tests/deploy/test_deploy_docs.py (no Docker engine here: names and paths checked against deploy/)",
+    "kubectl ": "tests/deploy/test_deploy_docs.py (no cluster here: names and paths checked against deploy/)",
 }
 
 
