@@ -163,7 +163,7 @@ def test_the_reasoning_param_drop_is_logged_and_counted_under_the_messages_api(d
     assert any(line.startswith("param_dropped") and "reasoning_effort" in line for line in lines)
     with httpx.Client(trust_env=False, timeout=30) as http:
         metrics = http.get(d.base_url + "/metrics", headers={"Authorization": f"Bearer {d.master}"}).text
-    assert 'llmcore_requests_total{model="grok-code-fast-1",outcome="ok",stream="false",api="messages"}' in metrics
+    assert 'llmcore_requests_total{api="messages",model="grok-code-fast-1",outcome="ok",stream="false"}' in metrics
     assert 'param="reasoning_effort"' in metrics
 
 
