@@ -32,6 +32,8 @@ COVERED_ELSEWHERE = {
     "python -m benchmarks": "benchmarks/ (not run in tests: they measure, they do not assert)",
     "cp llmcore.example.yaml": "tests/unit/test_config_file.py loads the example",
     "python demo/grok/test_grok_code_fast_1.py": "tests/e2e/test_demo.py",
+    "claude": "tests/e2e/test_messages_proxy.py drives the wire Claude Code speaks (Claude Code is not installed here)",
+    "curl -s http://127.0.0.1:4000/v1/messages": "tests/e2e/test_messages_proxy.py (the same request, raw, ?beta=true)",
 }
 
 
