@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -17,11 +18,13 @@ import httpx
 import pytest
 from loguru import logger
 
+from llmcore.adapters.scripted_completion import ScriptedCompletion, StreamThenFail
 from llmcore.bootstrap import build_runtime
+from llmcore.domain.chat import StreamChunk
 from llmcore.entrypoints.proxy_thread import BackgroundProxy
 from llmcore.testing.fake_openai import FakeOpenAIServer
 from llmcore.testing.fake_xai import FakeXAIServer, Fault
-from tests.e2e.test_proxy import GROK_ENTRY, write_config
+from tests.e2e.test_proxy import GROK_ENTRY, scripted_runtime, write_config
 
 pytestmark = [
     pytest.mark.slow,
@@ -167,6 +170,26 @@ def test_the_reasoning_param_drop_is_logged_and_counted_under_the_messages_api(d
     assert 'param="reasoning_effort"' in metrics
 
 
+def test_server_tools_and_unknown_fields_are_dropped_logged_and_counted(d: Deployment) -> None:
+    body = {"model": GROK, "max_tokens": 64, "messages": HELLO, "surprise": {"a": 1},
+            "tools": [*WEATHER, {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]}
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        reply = http.post(d.base_url + "/v1/messages", json=body, headers={"x-api-key": d.master})
+        metrics = http.get(d.base_url + "/metrics", headers={"x-api-key": d.master})
+    assert reply.status_code == 200, reply.text
+    assert [t["function"]["name"] for t in d.xai.requests[-1].body["tools"]] == ["weather"]
+    assert "surprise" not in d.xai.requests[-1].body
+    assert metrics.status_code == 401  # /metrics takes the master key as a Bearer token only
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        text = http.get(d.base_url + "/metrics", headers={"Authorization": f"Bearer {d.master}"}).text
+    assert 'param="tools[web_search (web_search_20250305)]"' in text and 'param="surprise"' in text
+
+
+def test_count_tokens_for_an_unknown_model_is_404(d: Deployment) -> None:
+    with d.client() as client, pytest.raises(anthropic.NotFoundError):
+        client.messages.count_tokens(model="claude-unconfigured-9", messages=HELLO)
+
+
 def test_count_tokens_answers_a_local_count(d: Deployment) -> None:
     with d.client() as client:
         short = client.messages.count_tokens(model=GROK, messages=HELLO)
@@ -290,3 +313,39 @@ def test_unknown_route_under_messages_is_404(d: Deployment) -> None:
     with httpx.Client(trust_env=False, timeout=30) as http:
         reply = http.post(d.base_url + "/v1/messages/batches", json={}, headers={"x-api-key": d.master})
     assert reply.status_code == 404
+
+
+# --- scripted: no master key, a crash after the first event, a stream with no events ------------------
+
+def test_without_a_master_key_no_key_is_needed(tmp_path: Path) -> None:
+    scripted = ScriptedCompletion()
+    with BackgroundProxy(scripted_runtime(tmp_path, completion=scripted)) as proxy, \
+            httpx.Client(trust_env=False, timeout=30) as http:
+        reply = http.post(f"{proxy.url}/v1/messages", json={"model": GROK, "max_tokens": 8, "messages": HELLO})
+    assert reply.status_code == 200 and reply.json()["type"] == "message"
+
+
+def test_a_crash_after_the_first_event_is_an_error_event_that_hides_its_text(tmp_path: Path) -> None:
+    crash = StreamThenFail([StreamChunk(role="assistant", content="par")], RuntimeError("internal /secret/path"))
+    scripted = ScriptedCompletion([crash])
+    body = {"model": GROK, "max_tokens": 8, "messages": HELLO, "stream": True}
+    with BackgroundProxy(scripted_runtime(tmp_path, completion=scripted)) as proxy, \
+            httpx.Client(trust_env=False, timeout=30) as http:
+        reply = http.post(f"{proxy.url}/v1/messages", json=body)
+    lines = [line for line in reply.text.splitlines() if line]
+    assert [line for line in lines if line.startswith("event: ")][-1] == "event: error"
+    error = json.loads(lines[-1][len("data: "):])
+    assert error == {"type": "error", "error": {
+        "type": "api_error", "message": "internal error in the llmcore proxy; see its log for details"}}
+    assert '"text":"par"' in reply.text and "/secret/path" not in reply.text
+    assert scripted.closed_streams == 1
+
+
+def test_a_stream_with_no_events_is_a_json_502(tmp_path: Path) -> None:
+    scripted = ScriptedCompletion([()])
+    body = {"model": GROK, "max_tokens": 8, "messages": HELLO, "stream": True}
+    with BackgroundProxy(scripted_runtime(tmp_path, completion=scripted)) as proxy, \
+            httpx.Client(trust_env=False, timeout=30) as http:
+        reply = http.post(f"{proxy.url}/v1/messages", json=body)
+    assert reply.status_code == 502 and reply.headers["content-type"] == "application/json"
+    assert reply.json()["error"]["type"] == "api_error" and "no events" in reply.json()["error"]["message"]
