@@ -34,6 +34,8 @@ COVERED_ELSEWHERE = {
     "python demo/grok/test_grok_code_fast_1.py": "tests/e2e/test_demo.py",
     "docker ": "tests/deploy/test_deploy_docs.py (no Docker engine here: names and paths checked against deploy/)",
     "kubectl ": "tests/deploy/test_deploy_docs.py (no cluster here: names and paths checked against deploy/)",
+    "claude": "tests/e2e/test_messages_proxy.py drives the wire Claude Code speaks (Claude Code is not installed here)",
+    "curl -s http://127.0.0.1:4000/v1/messages": "tests/e2e/test_messages_proxy.py (the same request, raw, ?beta=true)",
 }
 
 

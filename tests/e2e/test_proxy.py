@@ -373,7 +373,8 @@ def test_metrics_are_prometheus_text_with_llmcore_series(grok: Deployment) -> No
         response = http.get(f"{grok.proxy.url}/metrics", headers=grok.auth)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    assert 'llmcore_requests_total{model="grok-code-fast-1",outcome="ok",stream="false"}' in response.text
+    counted = 'llmcore_requests_total{api="chat_completions",model="grok-code-fast-1",outcome="ok",stream="false"}'
+    assert counted in response.text
     assert "llmcore_overhead_seconds_count" in response.text
 
 

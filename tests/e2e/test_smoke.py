@@ -37,7 +37,8 @@ def test_smoke_as_a_command_prints_both_answers_the_logs_and_the_metrics() -> No
     assert "| INFO | param_dropped" in out and "param=presence_penalty" in out
     dropped = 'llmcore_param_adjustments_total{action="dropped",model="grok-code-fast-1",param="presence_penalty"}'
     assert f"{dropped} 1.0" in out
-    assert 'llmcore_requests_total{model="grok-code-fast-1",outcome="ok",stream="true"} 1.0' in out
+    counted = 'llmcore_requests_total{api="chat_completions",model="grok-code-fast-1",outcome="ok",stream="true"}'
+    assert f"{counted} 1.0" in out
     assert "Result: OK: both requests worked" in out
     assert not STUB_KEY.search(out + done.stderr)
 

@@ -121,6 +121,10 @@ def partner_echo(name: str) -> Script:
     return faults("partner", "partner-upstream", lambda c: echo_faults(c.partner)[name])
 
 
+def message_with_model(pick: Callable[[Canaries], str]) -> Callable[[Canaries], Any]:
+    return lambda c: {"model": pick(c), "max_tokens": 64, "messages": HELLO}
+
+
 def master(c: Canaries) -> dict[str, str]:
     return {"Authorization": f"Bearer {c.master}"}
 
@@ -199,6 +203,58 @@ CALLS: dict[str, Call] = {
 }
 
 
+def message(model: str, stream: bool = False) -> Callable[[Canaries], Any]:
+    def body(c: Canaries) -> Any:
+        return {"model": model, "max_tokens": 64, "messages": HELLO, "stream": stream}
+    return body
+
+
+def api_key(pick: Callable[[Canaries], str]) -> Callable[[Canaries], dict[str, str]]:
+    return lambda c: {"x-api-key": pick(c), "anthropic-version": "2023-06-01"}
+
+
+MESSAGES = "/v1/messages"
+MESSAGE_STREAM = message(GROK, stream=True)
+# The Anthropic Messages API: the same faults, Anthropic's statuses (anthropic_wire.ERROR_TABLE).
+MESSAGE_CALLS: dict[str, Call] = {
+    "messages json": Call(POST, MESSAGES, 200, message(GROK), headers=api_key(lambda c: c.master)),
+    "messages sse": Call(POST, MESSAGES, 200, MESSAGE_STREAM),
+    "messages partner": Call(POST, MESSAGES + "?beta=true", 200, message(PARTNER)),
+    "messages count_tokens": Call(POST, MESSAGES + "/count_tokens", 200, lambda c: {"model": GROK, "messages": HELLO}),
+    "messages 400 malformed with a key in it": Call(
+        POST, MESSAGES, 400, lambda c: f'{{"model": "x", "api_key": "{c.grok}", "master": "{c.master}", "messages": ['),
+    "messages 400 a key in a field": Call(
+        POST, MESSAGES, 400, lambda c: {"model": GROK, "max_tokens": 1, "messages": [{"role": c.grok}]}),
+    "messages 401 no key": Call(POST, MESSAGES, 401, message(GROK), headers=lambda c: {}),
+    "messages 401 x-api-key one char off": Call(
+        POST, MESSAGES, 401, message(GROK), headers=api_key(lambda c: c.one_char_off(c.master))),
+    "messages 401 Grok key as x-api-key": Call(POST, MESSAGES, 401, message(GROK), headers=api_key(lambda c: c.grok)),
+    "messages 404 a key as the model": Call(POST, MESSAGES, 404, message_with_model(lambda c: c.partner)),
+    "messages 429 rate limit": Call(POST, MESSAGES, 429, message(GROK), script=grok_fault("rate_limit")),
+    "messages 402 credits": Call(POST, MESSAGES, 402, message(GROK), script=grok_fault("credits_exhausted", 1)),
+    "messages 429 echoing text": Call(POST, MESSAGES, 429, message(GROK), script=grok_echo("echo_text_429")),
+    "messages 502 bad key": Call(POST, MESSAGES, 502, message(GROK), script=grok_fault("bad_key", 1)),
+    "messages 502 echoing xai": Call(POST, MESSAGES, 502, message(GROK), script=grok_echo("echo_xai_400")),
+    "messages 400 echoing openai": Call(POST, MESSAGES, 400, message(GROK), script=grok_echo("echo_openai_400")),
+    "messages 529 echoing 500": Call(POST, MESSAGES, 529, message(GROK), script=grok_echo("echo_openai_500")),
+    "messages 529 echoing 503, partner": Call(
+        POST, MESSAGES, 529, message(PARTNER), script=partner_echo("echo_openai_503")),
+    "messages 529 echoing html, streamed": Call(
+        POST, MESSAGES, 529, MESSAGE_STREAM, script=grok_echo("echo_html_502")),
+    "messages 529 unavailable upstream": Call(POST, MESSAGES, 529, message(GROK), script=grok_fault("unavailable")),
+    "messages 503 unavailable model": Call(POST, MESSAGES, 503, message(BROKEN)),
+    "messages 504 gateway timeout": Call(POST, MESSAGES, 504, message(GROK), script=grok_fault("gateway_timeout")),
+    "messages error event mid-stream": Call(POST, MESSAGES, 200, MESSAGE_STREAM,
+                                            script=grok_fault("cut_mid_stream", 1)),
+    "messages error event without finish": Call(POST, MESSAGES, 200, MESSAGE_STREAM,
+                                                script=grok_fault("eof_without_finish", 1)),
+    "messages 502 zero events": Call(POST, MESSAGES, 502, MESSAGE_STREAM, script=grok_fault("zero_events")),
+    "messages 500 adapter crash": Call(POST, MESSAGES, 500, message(GROK), crashing=True),
+    "messages 500 adapter crash, streamed": Call(POST, MESSAGES, 500, MESSAGE_STREAM, crashing=True),
+}
+CALLS.update(MESSAGE_CALLS)
+
+
 def send(deployment: Deployment, call: Call) -> httpx.Response:
     c = deployment.canaries
     proxy = deployment.crashing if call.crashing else deployment.proxy
@@ -234,6 +290,8 @@ def test_no_canary_leaves_the_proxy(
     assert reply.headers["x-request-id"]
     if name.startswith("sse error") or name.startswith("sse without"):
         assert '"error"' in reply.text and reply.text.rstrip().endswith("data: [DONE]")
+    if name.startswith("messages error event"):
+        assert reply.text.rstrip().splitlines()[-2] == "event: error", reply.text
     if "echoing" in name:
         assert ECHO_MARKER in reply.text, "the echoing body never reached the client's error: nothing was tested"
     if name == "master key as the request id":

@@ -9,6 +9,7 @@ import pytest
 from loguru import logger
 
 from llmcore.adapters.loguru_telemetry import EVENTS, LoguruTelemetry
+from llmcore.adapters.request_api import MESSAGES, request_api
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import (
     InvalidRequestError,
@@ -140,6 +141,15 @@ def test_a_finished_request_is_debug_with_duration_tokens_and_cost(records, cana
     assert (extra["prompt_tokens"], extra["completion_tokens"], extra["reasoning_tokens"]) == (12, 5, 30)
     assert (extra["cached_tokens"], extra["total_tokens"]) == (4, 47)
     assert (extra["cost_usd"], extra["cost_source"]) == (0.0001, "prices")
+    assert extra["api"] == "chat_completions"  # a library call: the shape core.complete takes
+
+
+def test_the_request_line_names_the_wire_api_the_entrypoint_set(records):
+    with request_api(MESSAGES):
+        LoguruTelemetry().request_finished(spec_with("k"), outcome="ok", seconds=0.1, usage=None, stream=False,
+                                           request_id="req-2")
+
+    assert records[0]["extra"]["api"] == "messages"
 
 
 def test_the_mismatch_warning_appears_once_per_alias_and_served_model_and_every_time_at_debug(records, canary):

@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
+from llmcore.adapters.request_api import MESSAGES, request_api
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import RateLimitError, UpstreamUnavailableError
 from llmcore.domain.model_spec import Credentials, ModelSpec
@@ -16,8 +17,8 @@ from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Usage
 
 CONTRACT = {
-    "llmcore_requests_total": ("model", "outcome", "stream"),
-    "llmcore_request_duration_seconds": ("model", "stream"),
+    "llmcore_requests_total": ("model", "outcome", "stream", "api"),
+    "llmcore_request_duration_seconds": ("model", "stream", "api"),
     "llmcore_retries_total": ("model", "error"),
     "llmcore_upstream_errors_total": ("model", "status", "error"),
     "llmcore_param_adjustments_total": ("model", "param", "action"),
@@ -75,14 +76,27 @@ def test_every_contracted_metric_is_exposed_with_its_labels(canary):
         assert all(set(labels) <= set(s) for s in series), name
 
 
+def test_requests_are_counted_by_the_wire_api_the_entrypoint_set(canary):
+    metrics = PrometheusTelemetry()
+    with request_api(MESSAGES):
+        metrics.request_finished(spec_with(canary), outcome="ok", seconds=0.5, usage=None, stream=True, request_id="r")
+    metrics.request_finished(spec_with(canary), outcome="ok", seconds=0.5, usage=None, stream=True, request_id="r")
+
+    model = "grok-code-fast-1"
+    assert value(metrics, "llmcore_requests_total", model=model, outcome="ok", stream="true", api="messages") == 1
+    assert value(metrics, "llmcore_requests_total", model=model, outcome="ok", stream="true",
+                 api="chat_completions") == 1
+
+
 def test_events_are_counted_by_model_and_their_labels(canary):
     metrics = PrometheusTelemetry()
     exercise(metrics, spec_with(canary))
     model = "grok-code-fast-1"
 
-    assert value(metrics, "llmcore_requests_total", model=model, outcome="ok", stream="false") == 1
-    assert value(metrics, "llmcore_requests_total", model=model, outcome="incomplete", stream="true") == 1
-    assert value(metrics, "llmcore_request_duration_seconds_sum", model=model, stream="false") == 1.5
+    chat = "chat_completions"
+    assert value(metrics, "llmcore_requests_total", model=model, outcome="ok", stream="false", api=chat) == 1
+    assert value(metrics, "llmcore_requests_total", model=model, outcome="incomplete", stream="true", api=chat) == 1
+    assert value(metrics, "llmcore_request_duration_seconds_sum", model=model, stream="false", api=chat) == 1.5
     assert value(metrics, "llmcore_retries_total", model=model, error="RateLimitError") == 1
     assert value(metrics, "llmcore_upstream_errors_total", model=model, status="502",
                  error="UpstreamUnavailableError") == 1

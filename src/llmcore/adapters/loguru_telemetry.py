@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from loguru import logger
 
+from llmcore.adapters.request_api import current_api
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import (
     InvalidRequestError,
@@ -264,7 +265,8 @@ class LoguruTelemetry:
         kind = "stream" if stream else "request"
         self._emit(
             "DEBUG", "request_finished", f"{kind} to {spec.alias} finished: {outcome} in {duration_ms} ms",
-            spec, request_id, outcome=outcome, stream=stream, duration_ms=duration_ms, **tokens,
+            spec, request_id, outcome=outcome, stream=stream, api=current_api.get(), duration_ms=duration_ms,
+            **tokens,
         )
 
     @never_raises

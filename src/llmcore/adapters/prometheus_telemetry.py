@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from llmcore.adapters.loguru_telemetry import never_raises
+from llmcore.adapters.request_api import current_api
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import UpstreamError
 from llmcore.domain.model_spec import ModelSpec
@@ -52,10 +53,11 @@ class PrometheusTelemetry:
         r = self.registry
         self.requests_total = Counter(
             "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled or the error "
-            "class) and whether they streamed.", ["model", "outcome", "stream"], registry=r)
+            "class), whether they streamed and the wire API they came in through (chat_completions, messages).",
+            ["model", "outcome", "stream", "api"], registry=r)
         self.request_duration_seconds = Histogram(
-            "llmcore_request_duration_seconds", "Time from request to the last byte, upstream included.",
-            ["model", "stream"], buckets=DURATION_BUCKETS, registry=r)
+            "llmcore_request_duration_seconds", "Time from request to the last byte, upstream included, by "
+            "wire API.", ["model", "stream", "api"], buckets=DURATION_BUCKETS, registry=r)
         self.retries_total = Counter(
             "llmcore_retries_total", "Retries after a transient upstream error, by error class.",
             ["model", "error"], registry=r)
@@ -163,8 +165,9 @@ class PrometheusTelemetry:
     ) -> None:
         model = self._model(spec)
         streamed = "true" if stream else "false"
-        self._child(self.requests_total, model, self._label(outcome), streamed).inc()
-        self._child(self.request_duration_seconds, model, streamed).observe(max(float(seconds), 0.0))
+        api = self._label(current_api.get())
+        self._child(self.requests_total, model, self._label(outcome), streamed, api).inc()
+        self._child(self.request_duration_seconds, model, streamed, api).observe(max(float(seconds), 0.0))
         if usage is None:
             return
         # completion is counted without reasoning whatever the provider's convention, so the kinds add up:

@@ -1,6 +1,8 @@
 """The OpenAI-compatible HTTP proxy (aiohttp.web): parse, call the Core, render. Nothing else.
 
-Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``
+Routes: ``POST /v1/chat/completions``, ``POST /v1/messages`` and
+``POST /v1/messages/count_tokens`` (Anthropic's Messages API, see
+``proxy_messages``), ``GET /v1/models``, ``GET /health``
 (liveness), ``GET /health/readiness`` (per-model availability, never a paid call
 unless the optional probe is on), each also with and without the ``/v1`` prefix;
 ``GET /metrics``.
@@ -30,7 +32,7 @@ Shutdown: SIGTERM or SIGINT stops accepting, gives in-flight requests
 
 This module is the application and its lifecycle; the handlers are in
 ``proxy_handlers``, body parsing in ``proxy_request``, SSE in
-``proxy_streaming``, readiness and the probe in ``proxy_health``, the wire
+``proxy_streaming``, the Messages API in ``proxy_messages``, readiness and the probe in ``proxy_health``, the wire
 shapes and the error table in ``openai_wire``.
 """
 from __future__ import annotations
@@ -51,6 +53,7 @@ from llmcore.domain.errors import ConfigError
 from llmcore.domain.secret import Secret
 from llmcore.entrypoints.proxy_handlers import CHAT_ROUTE, ProxyHandlers
 from llmcore.entrypoints.proxy_health import ModelHealth
+from llmcore.entrypoints.proxy_messages import COUNT_TOKENS_ROUTE, MESSAGES_ROUTE, MessagesHandlers
 
 __all__ = ["create_app", "run", "serve"]
 
@@ -76,6 +79,10 @@ def create_app(runtime: Runtime, *, secrets: Iterable[Secret | str] | None = Non
     app = web.Application(client_max_size=handlers.max_bytes + 1)
     app.router.add_post(CHAT_ROUTE, handlers.chat_completions)
     app.router.add_post("/chat/completions", handlers.chat_completions)
+    # The Anthropic Messages API; Anthropic clients always put /v1 in the path themselves.
+    messages = MessagesHandlers(runtime, handlers, known_secrets(runtime) if secrets is None else secrets)
+    app.router.add_post(MESSAGES_ROUTE, messages.messages)
+    app.router.add_post(COUNT_TOKENS_ROUTE, messages.count_tokens)
     # Every OpenAI-style route answers with and without /v1, as OpenAI-compatible servers do
     # (clients differ on whether their base URL ends in /v1).
     for prefix in ("/v1", ""):

@@ -60,7 +60,7 @@ class ProxyHandlers:
                 f"refused with HTTP {rendered.status}: {rendered.body['error']['message']}")
         return json_response(rendered.body, rendered.status, {"x-request-id": request_id, **rendered.headers})
 
-    async def _read_body(self, request: web.Request) -> bytes:
+    async def read_body(self, request: web.Request) -> bytes:
         length = request.content_length
         if length is not None and length > self.max_bytes:
             raise RequestTooLargeError(self._too_large_message())
@@ -79,7 +79,7 @@ class ProxyHandlers:
         with logger.contextualize(request_id=request_id):
             try:
                 self._check_master_key(request)
-                body = parse_chat_body(await self._read_body(request))
+                body = parse_chat_body(await self.read_body(request))
                 if body.stream:
                     return await self._stream(request, timer, request_id, body)
                 waiting = time.perf_counter()
@@ -152,6 +152,6 @@ class ProxyHandlers:
                             headers={"Content-Type": self._metrics.content_type, "x-request-id": request_id})
 
     async def not_found(self, request: web.Request) -> web.Response:
-        routes = "POST /v1/chat/completions, GET /v1/models, /health, /health/readiness, /metrics"
+        routes = "POST /v1/chat/completions, POST /v1/messages, GET /v1/models, /health, /health/readiness, /metrics"
         return self._error(UnknownRouteError(f"no route {request.method} {request.path}; this proxy serves {routes}"),
                            request_id_of(request, self._secrets))

@@ -49,8 +49,8 @@ class ChatBody:
     params: dict[str, Any]
 
 
-def parse_chat_body(raw: bytes) -> ChatBody:
-    """The chat body from raw bytes; MalformedRequestError says what is wrong and, for a field, names it."""
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from raw bytes; MalformedRequestError says where the JSON is broken or what it holds instead."""
     try:
         body = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -63,6 +63,12 @@ def parse_chat_body(raw: bytes) -> ChatBody:
     if not isinstance(body, dict):
         got = _JSON_TYPE_NAMES.get(type(body), type(body).__name__)
         raise MalformedRequestError(f"the request body must be a JSON object, got {got}")
+    return body
+
+
+def parse_chat_body(raw: bytes) -> ChatBody:
+    """The chat body from raw bytes; MalformedRequestError says what is wrong and, for a field, names it."""
+    body = parse_json_object(raw)
     model = body.pop("model", None)
     if not isinstance(model, str) or not model:
         raise MalformedRequestError("'model' is required: a non-empty string naming a configured model", "model")

@@ -13,14 +13,22 @@ text an upstream answers. A harness that lacks a capability a test checks
 (``reasoning``, ``xai_param_rules``) declares it in its ``lacks`` mapping with
 the reason; the test then skips that check (or skips, when nothing else is left)
 and says why.
+
+The Messages tests run the proxy's Anthropic Messages translation (request in,
+message and event sequence out) over the adapter, without HTTP: what an
+adapter returns must render as an Anthropic answer too.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from llmcore.domain import errors
+from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_body
+from llmcore.entrypoints.anthropic_stream import MessageEvents
+from llmcore.entrypoints.anthropic_wire import message
 from llmcore.testing.fake_xai import Fault
 from llmcore.testing.harnesses import GROK, PARTNER, Harness, lacks
 
@@ -38,6 +46,14 @@ ERROR_CLASSES = [
     (Fault.drop_connection(), errors.UpstreamUnavailableError, 3),
     (Fault.gateway_timeout(), errors.UpstreamTimeoutError, 3),
 ]
+
+
+def messages_body(stream: bool = False) -> MessagesBody:
+    return parse_messages_body(json.dumps({
+        "model": GROK, "max_tokens": 256, "system": [{"type": "text", "text": "Be brief."}], "stream": stream,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": HI[0]["content"]}]}],
+    }).encode())
+
 
 STREAM_ENDINGS = [
     (Fault.cut_mid_stream(after_events=3), "connection_lost"),
@@ -156,6 +172,34 @@ class CompletionContract:
             for _ in session:
                 break
         assert harness.upstream_closed()
+
+    # --- the Anthropic Messages path (POST /v1/messages) -----------------------------------
+
+    def test_a_messages_request_is_answered_in_anthropics_shape(self, harness: Harness) -> None:
+        body = messages_body()
+        response = harness.core().complete(body.model, body.messages, **body.params)
+        document = message(response, GROK, "req-1")
+        kinds = [block["type"] for block in document["content"]]
+        assert "text" in kinds and document["stop_reason"] == "end_turn"
+        if not lacks(harness, "reasoning"):
+            assert kinds[0] == "thinking"
+        usage = document["usage"]
+        assert usage["input_tokens"] + usage["cache_read_input_tokens"] == response.usage.prompt_tokens
+        assert usage["output_tokens"] == response.usage.output_tokens > 0
+
+    def test_a_messages_stream_renders_anthropics_event_sequence(self, harness: Harness) -> None:
+        body = messages_body(stream=True)
+        events = MessageEvents(GROK, "msg_1")
+        with harness.core().stream(body.model, body.messages, **body.params) as session:
+            raw = events.start() + b"".join(events.feed(chunk) for chunk in session)
+        raw += events.finish(session.usage, session.finish_reason)
+        lines = raw.decode().splitlines()
+        names = [line[len("event: "):] for line in lines if line.startswith("event: ")]
+        assert names[:2] == ["message_start", "ping"] and names[-2:] == ["message_delta", "message_stop"]
+        deltas = [json.loads(line[len("data: "):])["delta"] for line in lines if '"content_block_delta"' in line]
+        assert "".join(d.get("text", "") for d in deltas) == session.text != ""
+        if not lacks(harness, "reasoning"):
+            assert "".join(d.get("thinking", "") for d in deltas) == session.reasoning_text != ""
 
     # --- isolation ------------------------------------------------------------------------
 

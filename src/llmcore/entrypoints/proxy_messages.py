@@ -1,0 +1,179 @@
+"""``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: the Anthropic Messages API over the same Core.
+
+The handler translates (``anthropic_request``), calls ``core.acomplete`` /
+``core.astream`` exactly as the chat-completions handler does (alias
+resolution, availability, param policy with its drop log and counter, retries
+before the first byte, fallbacks, usage and cost, served-by warnings,
+masking, request ids), and renders the answer in Anthropic's shape
+(``anthropic_wire``, ``anthropic_stream``). Requests finish with the
+telemetry label ``api="messages"``.
+
+Auth: with a master key, ``x-api-key: <key>`` (what the Anthropic SDKs send)
+or ``Authorization: Bearer <key>`` (Claude Code with ``ANTHROPIC_AUTH_TOKEN``);
+compared in constant time, never forwarded. ``anthropic-version`` and
+``anthropic-beta`` headers are accepted and not needed; ``?beta=true`` (Claude
+Code) is accepted. Responses carry ``request-id`` (Anthropic's header, which
+the SDK exposes as ``_request_id``) besides ``x-request-id``.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+from aiohttp import web
+from loguru import logger
+
+from llmcore.adapters.litellm_tokens import count_prompt_tokens
+from llmcore.adapters.request_api import MESSAGES, request_api
+from llmcore.bootstrap import Runtime
+from llmcore.domain.chat import ParamAdjustment
+from llmcore.domain.secret import Secret
+from llmcore.domain.stream_session import AsyncStreamSession
+from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_body
+from llmcore.entrypoints.anthropic_stream import SSE_HEADERS, MessageEvents
+from llmcore.entrypoints.anthropic_wire import anthropic_error, error_status, message, message_id
+from llmcore.entrypoints.openai_wire import MasterKeyError
+from llmcore.entrypoints.proxy_handlers import SERVED_ALIAS_HEADER, ProxyHandlers, json_response
+from llmcore.entrypoints.proxy_request import request_id_of
+from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
+
+MESSAGES_ROUTE = "/v1/messages"
+COUNT_TOKENS_ROUTE = "/v1/messages/count_tokens"
+
+
+class MessagesHandlers:
+    """The Messages routes; one per application, holding no per-request state."""
+
+    def __init__(self, runtime: Runtime, proxy: ProxyHandlers, secrets: Iterable[Secret | str]) -> None:
+        self._runtime = runtime
+        self._core = runtime.core
+        self._proxy = proxy
+        self._master_key = runtime.core.settings.master_key
+        self._secrets = tuple(secrets)
+
+    def _check_key(self, request: web.BaseRequest) -> None:
+        if self._master_key is None:
+            return
+        sent = request.headers.get("x-api-key", "").strip()
+        if not sent:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            sent = token.strip() if scheme.lower() == "bearer" else ""
+        if not sent:
+            raise MasterKeyError("this proxy needs its master key in 'x-api-key' or 'Authorization: Bearer'")
+        if not self._master_key.matches(sent):
+            raise MasterKeyError("the API key is not this proxy's master key")
+
+    def _error(self, exc: BaseException, request_id: str) -> web.Response:
+        rendered = anthropic_error(exc, self._secrets)
+        if rendered.status == 500:
+            logger.opt(exception=exc).bind(event="proxy_error", status=500).error("request failed inside the proxy")
+        elif rendered.status in (400, 401, 404, 413):
+            # Upstream failures are logged by the Core's telemetry; these never reached it.
+            logger.bind(event="request_refused", status=rendered.status).info(
+                f"refused with HTTP {rendered.status}: {rendered.body['error']['message']}")
+        return json_response(rendered.body, rendered.status,
+                             {"x-request-id": request_id, "request-id": request_id, **rendered.headers})
+
+    def _report_left_out(self, body: MessagesBody, request_id: str) -> None:
+        """Server tools and unknown fields are dropped like params: the same log line and counter."""
+        left_out = [(f"tools[{tool}]", "a server tool the model cannot run; its function tools are sent")
+                    for tool in body.dropped_tools]
+        left_out += [(name, "not a Messages API field llmcore translates") for name in body.ignored_fields]
+        if not left_out:
+            return
+        spec = self._core.registry.deployments(body.model)[0]
+        for param, reason in left_out:
+            adjustment = ParamAdjustment(param=param, action="dropped", reason=reason)
+            self._runtime.logs.param_adjusted(spec, adjustment, request_id)
+            self._runtime.metrics.param_adjusted(spec, adjustment, request_id)
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        timer = OverheadTimer(time.perf_counter())
+        request_id = request_id_of(request, self._secrets)
+        with logger.contextualize(request_id=request_id), request_api(MESSAGES):
+            try:
+                self._check_key(request)
+                body = parse_messages_body(await self._proxy.read_body(request))
+                self._report_left_out(body, request_id)
+                if body.stream:
+                    return await self._stream(request, timer, request_id, body)
+                waiting = time.perf_counter()
+                try:
+                    response = await self._core.acomplete(body.model, body.messages, request_id=request_id,
+                                                          **body.params)
+                finally:
+                    timer.upstream += time.perf_counter() - waiting
+                reply = json_response(message(response, body.model, request_id), 200, {
+                    "x-request-id": request_id, "request-id": request_id,
+                    SERVED_ALIAS_HEADER: response.served_alias})
+            except Exception as exc:  # LLMCoreErrors by the table; anything else an Anthropic-shaped 500
+                reply = self._error(exc, request_id)
+            self._set_overhead(reply, timer)
+            return reply
+
+    def _set_overhead(self, reply: web.StreamResponse, timer: OverheadTimer) -> None:
+        overhead = timer.overhead()
+        reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
+        self._runtime.metrics.observe_overhead(MESSAGES_ROUTE, overhead)
+
+    async def _stream(
+        self, request: web.Request, timer: OverheadTimer, request_id: str, body: MessagesBody
+    ) -> web.StreamResponse:
+        session = self._core.astream(body.model, body.messages, request_id=request_id, **body.params)
+        try:
+            # Pulled before the status line: a failure before it is an ordinary JSON error with its status.
+            first = await first_chunk(session, timer)
+            response = web.StreamResponse(headers={
+                **SSE_HEADERS, "x-request-id": request_id, "request-id": request_id,
+                SERVED_ALIAS_HEADER: session.spec.alias})
+            self._set_overhead(response, timer)
+            events = MessageEvents(body.model, message_id(first.id if first is not None else "", request_id))
+            try:
+                await response.prepare(request)
+                await response.write(events.start() + (events.feed(first) if first is not None else b""))
+                await self._relay(response, session, events)
+                await response.write_eof()
+            except ConnectionError:
+                logger.bind(event="client_disconnected", model=body.model).info(
+                    "client disconnected mid-stream; closing the upstream stream")
+            return response
+        finally:
+            # Also on cancellation (the client went away): closes the upstream stream.
+            await session.aclose()
+
+    async def _relay(self, response: web.StreamResponse, session: AsyncStreamSession, events: MessageEvents) -> None:
+        try:
+            async for chunk in session:
+                out = events.feed(chunk)
+                if out:
+                    await response.write(out)
+        except ConnectionError:
+            raise
+        except Exception as exc:  # after the first event every failure becomes an error event
+            status, kind = error_status(exc)
+            if status == 500:
+                logger.opt(exception=exc).bind(event="proxy_error", status=500).error(
+                    "stream failed after its first event")
+            await response.write(events.error(anthropic_error(exc, self._secrets).body["error"]["message"], kind))
+            return
+        if not session.complete:
+            warning = session.warnings[-1] if session.warnings else "the upstream stream ended early"
+            await response.write(events.error(f"{warning}; retry the request", "api_error"))
+            return
+        await response.write(events.finish(session.usage, session.finish_reason))
+
+    async def count_tokens(self, request: web.Request) -> web.Response:
+        request_id = request_id_of(request, self._secrets)
+        with logger.contextualize(request_id=request_id):
+            try:
+                self._check_key(request)
+                body = parse_messages_body(await self._proxy.read_body(request), count_only=True)
+                spec = self._core.registry.available_deployments(body.model)[0]
+                tools = body.params.get("tools", [])
+                # Tokenizing a long agent prompt takes milliseconds: off the event loop.
+                count = await asyncio.to_thread(count_prompt_tokens, spec, body.messages, tools)
+                return json_response({"input_tokens": count}, 200, {"x-request-id": request_id,
+                                                                    "request-id": request_id})
+            except Exception as exc:
+                return self._error(exc, request_id)
