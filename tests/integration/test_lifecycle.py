@@ -6,13 +6,19 @@ client cache. The tests look at that cache only to see the effect; they close th
 from __future__ import annotations
 
 import asyncio
+import gc
+import textwrap
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import llmcore
 from llmcore.adapters.litellm_runtime import litellm_module
+from llmcore.testing.fake_anthropic import FakeAnthropicServer
 from llmcore.testing.fake_xai import FakeXAIServer
+from tests.conftest import make_canary
 
 GROK = "grok-code-fast-1"
 HELLO = [{"role": "user", "content": "Say hi in Portuguese"}]
@@ -66,3 +72,53 @@ def test_a_core_without_pooled_clients_closes_as_a_no_op() -> None:
     asyncio.run(main())
     with llmcore.load(env={}, completion=ScriptedCompletion()) as core:
         assert core.models()
+
+
+@pytest.fixture(scope="module")
+def anthropic_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    key = make_canary("sk-ant-canary")
+    with FakeAnthropicServer(api_key=key) as server:
+        path = tmp_path_factory.mktemp("anthropic") / "llmcore.yaml"
+        path.write_text(textwrap.dedent(f"""
+            model_list:
+              - model_name: claude
+                litellm_params:
+                  model: anthropic/claude-sonnet-4-5
+                  api_key: os.environ/ANTHROPIC_KEY
+                  api_base: {server.url}
+                model_info:
+                  provider: anthropic
+        """), encoding="utf-8")
+        yield path, {"ANTHROPIC_KEY": key}
+
+
+def test_async_streams_on_the_anthropic_route_leave_no_connection_behind_across_loops(
+    anthropic_config: tuple[Path, dict[str, str]],
+) -> None:
+    # LiteLLM streams anthropic/ through its module-level async client, which is outside its client
+    # cache after the first close: a service that runs one loop after another (asyncio.run per job)
+    # and closes the Core in each would otherwise strand one pooled socket per ended loop.
+    core = llmcore.load(anthropic_config[0], env=anthropic_config[1])
+
+    async def one_job() -> str:
+        async with core:
+            async with core.astream("claude", HELLO) as session:
+                return "".join([c.content or "" async for c in session])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(3):
+            assert asyncio.run(one_job())
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_close_releases_the_sync_client_the_anthropic_route_streams_through(
+    anthropic_config: tuple[Path, dict[str, str]],
+) -> None:
+    with llmcore.load(anthropic_config[0], env=anthropic_config[1]) as core:
+        with core.stream("claude", HELLO) as session:
+            assert "".join(c.content or "" for c in session)
+        handler = vars(litellm_module())["module_level_client"]  # what LiteLLM streamed through
+        assert not handler._client.is_closed  # its pooled connection is open until the Core closes
+    assert handler._client.is_closed
