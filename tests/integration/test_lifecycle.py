@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import textwrap
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +123,28 @@ def test_close_releases_the_sync_client_the_anthropic_route_streams_through(
         handler = vars(litellm_module())["module_level_client"]  # what LiteLLM streamed through
         assert not handler._client.is_closed  # its pooled connection is open until the Core closes
     assert handler._client.is_closed
+
+
+def test_aclose_in_one_loop_leaves_the_anthropic_session_another_running_loop_owns(
+    anthropic_config: tuple[Path, dict[str, str]],
+) -> None:
+    # A host may run loops in several threads; an aiohttp session can be closed only from its own loop.
+    core = llmcore.load(anthropic_config[0], env=anthropic_config[1])
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, daemon=True)
+    thread.start()
+    try:
+        async def stream() -> str:
+            async with core.astream("claude", HELLO) as session:
+                return "".join([c.content or "" async for c in session])
+
+        assert asyncio.run_coroutine_threadsafe(stream(), other).result(timeout=30)
+        session = vars(litellm_module())["module_level_aclient"]._client._transport.client
+        asyncio.run(core.aclose())  # a Core closed in this thread's loop, while the other loop runs
+        assert not session.closed
+        asyncio.run_coroutine_threadsafe(core.aclose(), other).result(timeout=30)  # its owner closes it
+        assert session.closed
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join(timeout=10)
+        other.close()
