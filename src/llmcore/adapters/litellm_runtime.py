@@ -38,6 +38,7 @@ the first (it reads ``model_fields`` on instances for every empty delta).
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -145,7 +146,9 @@ def close_sync_clients() -> None:
     routes such as ``anthropic/`` use), and drop them so the next call builds a fresh one.
 
     LiteLLM keeps them for the process (10 min TTL); left open at exit, their pooled
-    connections are reported as unclosed sockets. Nothing to do if LiteLLM was never loaded.
+    connections are reported as unclosed sockets. Its module-level sync client (sync
+    ``anthropic/`` streams) is closed too; it reopens on its next request. Nothing to do if
+    LiteLLM was never loaded.
     """
     if _module is None:
         return
@@ -156,6 +159,23 @@ def close_sync_clients() -> None:
             with contextlib.suppress(Exception):  # closing is cleanup; one bad client must not keep the others
                 client.close()
             cache.delete_cache(key)
+    module_level = _module_level_client(_module, "module_level_client")
+    if module_level is not None:
+        with contextlib.suppress(Exception):
+            module_level.close()
+
+
+def _module_level_client(litellm: ModuleType, name: str) -> Any | None:
+    """LiteLLM's module-level HTTP handler ``litellm.<name>`` if it has been made, without making it.
+
+    ``module_level_client`` (sync ``HTTPHandler``) and ``module_level_aclient`` (``AsyncHTTPHandler``)
+    are built lazily on first use (``litellm/_lazy_imports.py``) and kept as module attributes for
+    the process, outside the client cache once it has been cleared: the ``anthropic/`` route streams
+    through them (``llms/anthropic/chat/handler.py``, ``make_call``; ``streaming_handler.py``,
+    ``fetch_stream`` / ``fetch_sync_stream``). Both rebuild their httpx client on the next request
+    once it is closed, so closing them is safe. Reading ``vars()`` keeps a never-used one unbuilt.
+    """
+    return vars(litellm).get(name)
 
 
 def _sync_client_kinds() -> tuple[type, ...]:
@@ -172,6 +192,8 @@ async def close_async_clients() -> None:
     Run it in the loop that used them, while it runs: LiteLLM keys them by event loop, and an aiohttp
     session can only be closed from its own loop. Dropped, not just closed, so a later call (another
     Core, the next request) builds a fresh client instead of finding a closed one in the cache.
+    LiteLLM's module-level async client (async ``anthropic/`` streams), which stays outside the cache,
+    is closed too when its pooled session belongs to this loop.
     """
     if _module is None:
         return
@@ -182,3 +204,21 @@ async def close_async_clients() -> None:
         await _module.close_litellm_async_clients()
     for key in before:
         cache.delete_cache(key)
+    # After the first close the module-level async client is no longer in the cache, yet LiteLLM
+    # keeps using it (it rebuilds its httpx client): each later loop's pooled connection would
+    # outlive its loop, and LiteLLM's own recycling cannot close a transport of a closed loop.
+    module_level = _module_level_client(_module, "module_level_aclient")
+    if module_level is not None and _pooled_in_this_loop(module_level):
+        with contextlib.suppress(Exception):
+            await module_level.close()
+
+
+def _pooled_in_this_loop(handler: Any) -> bool:
+    """False when ``handler``'s aiohttp session belongs to another event loop (e.g. another thread's).
+
+    An aiohttp session may only be closed from its own loop; that loop's owner closes it there.
+    A handler on plain httpx transport (``litellm.disable_aiohttp_transport``) has no session to ask.
+    """
+    transport = getattr(getattr(handler, "_client", None), "_transport", None)
+    loop = getattr(getattr(transport, "client", None), "_loop", None)
+    return loop is None or loop is asyncio.get_running_loop()
