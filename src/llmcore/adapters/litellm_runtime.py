@@ -158,7 +158,7 @@ def close_sync_clients() -> None:
             cache.delete_cache(key)
 
 
-def _sync_client_kinds() -> tuple[type, ...]:
+def _sync_client_kinds() -> tuple[type[Any], ...]:
     import httpx
     import openai
     from litellm.llms.custom_httpx.http_handler import HTTPHandler
