@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
@@ -23,7 +23,14 @@ from llmcore.domain.core import Core, CoreSettings
 from llmcore.domain.param_policy import ParamPolicy
 from llmcore.domain.registry import ModelRegistry
 from llmcore.domain.router import Router, routing_warnings
+from llmcore.ports.completion import DuplexCompletionPort
 from llmcore.ports.resources import PooledResources
+from llmcore.ports.secret_source import SecretSource
+from llmcore.ports.telemetry import Telemetry
+
+if TYPE_CHECKING:  # imported where they are built: loguru and prometheus_client load only when used
+    from llmcore.adapters.loguru_telemetry import LoguruTelemetry
+    from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
 
 DEFAULT_CONFIG_NAME = "llmcore.yaml"
 
@@ -41,7 +48,7 @@ def discover_config(path: str | os.PathLike[str] | None, env: Mapping[str, str])
 
 def load_config(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> LoadedConfig:
     """Read the config (or the catalog) without building any adapter; raises ConfigError."""
-    secrets = EnvFileSecretSource(env)
+    secrets: SecretSource = EnvFileSecretSource(env)
     found = discover_config(path, env)
     return load_file(found, secrets) if found is not None else load_catalog(secrets)
 
@@ -51,9 +58,9 @@ class Runtime:
     """A Core with the telemetry adapters an application (CLI, proxy) reads from: metrics, log secrets."""
 
     core: Core
-    metrics: Any
-    logs: Any
-    completion: Any = None
+    metrics: PrometheusTelemetry
+    logs: LoguruTelemetry
+    completion: DuplexCompletionPort | None = None
 
     def warm_up(self) -> None:
         """Load the completion adapter's heavy parts (LiteLLM, ~3 s) now, before traffic arrives."""
@@ -98,8 +105,8 @@ def build(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     *,
-    completion: Any = None,
-    telemetry: Any = None,
+    completion: DuplexCompletionPort | None = None,
+    telemetry: Telemetry | None = None,
     sleep: Callable[[float], None] | None = None,
     async_sleep: Callable[[float], Awaitable[None]] | None = None,
     retry: bool = True,
@@ -122,7 +129,7 @@ def build(
     router = Router(registry, config.routing, telemetry, rng=rng)
     if completion is None:
         completion = default_completion()
-    port = RetryingCompletion(
+    port: DuplexCompletionPort = RetryingCompletion(
         completion, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
     ) if retry else completion
     log_content = env.get("LLMCORE_LOG_CONTENT", "").strip().lower() in ("1", "true", "yes", "on")
@@ -141,7 +148,7 @@ def build(
     return Core(registry, service, settings, resources)
 
 
-def default_completion() -> Any:
+def default_completion() -> DuplexCompletionPort:
     """The Grok adapter (LiteLLM); importing this module does not import LiteLLM yet."""
     from llmcore.adapters.litellm_completion import LiteLLMCompletion
 
@@ -154,7 +161,7 @@ def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:
     return ModelRegistry(config.specs, environment=env.get("LLMCORE_ENV") or None)
 
 
-def default_telemetry(config: LoadedConfig) -> Any:
+def default_telemetry(config: LoadedConfig) -> Telemetry:
     """Loguru logs (masked; the ``llmcore`` logger stays disabled until an application enables it)
     and Prometheus metrics in a registry of this Core's own."""
     from llmcore.adapters.loguru_telemetry import LoguruTelemetry
@@ -164,7 +171,9 @@ def default_telemetry(config: LoadedConfig) -> Any:
     return FanoutTelemetry(LoguruTelemetry(secrets=config.secrets()), PrometheusTelemetry())
 
 
-def telemetry_warn(telemetry: Any, message: str) -> None:
+def telemetry_warn(telemetry: Telemetry, message: str) -> None:
+    """Report a config warning; a host's telemetry written before ``config_warning`` joined the port still
+    builds (its warnings are dropped, as they were then)."""
     warn = getattr(telemetry, "config_warning", None)
     if warn is not None:
         warn(message)

@@ -17,7 +17,7 @@ from attrs import evolve, field, frozen
 from llmcore.adapters import config_schema as schema
 from llmcore.adapters.catalog import CatalogEntry, catalog_entry_for
 from llmcore.adapters.credentials import resolve_provider
-from llmcore.adapters.env_file_secrets import EnvFileSecretSource, is_reference
+from llmcore.adapters.env_file_secrets import is_reference
 from llmcore.adapters.config_route import Route, choose_profile, parse_route
 from llmcore.adapters.model_defaults import CATALOG_SOURCE, Defaults, defaults_for
 from llmcore.adapters.provider_profiles import XAI, ProviderProfile, known_provider_names
@@ -25,6 +25,7 @@ from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.model_spec import Capabilities, Deployment, Lifecycle, ModelSpec, ParamRules, RetryPolicy
 from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Prices
+from llmcore.ports.secret_source import SecretSource
 
 # litellm.completion serves these modes (text completion and Responses-only models are bridged by LiteLLM).
 SERVED_MODES = frozenset({"chat", "completion", "responses"})
@@ -57,7 +58,7 @@ class FileDefaults:
 
 
 def build_entry_spec(
-    raw: RawEntry, secrets: EnvFileSecretSource, file_defaults: FileDefaults, problems: list[str],
+    raw: RawEntry, secrets: SecretSource, file_defaults: FileDefaults, problems: list[str],
     warnings: list[str],
 ) -> ModelSpec | None:
     """The spec of one entry, or None when the entry itself is wrong (then ``problems`` says why)."""
@@ -112,7 +113,7 @@ def build_entry_spec(
     )
 
 
-def build_catalog_spec(entry: CatalogEntry, secrets: EnvFileSecretSource) -> ModelSpec:
+def build_catalog_spec(entry: CatalogEntry, secrets: SecretSource) -> ModelSpec:
     """A catalog model served without a config file: credentials from the environment only."""
     defaults = defaults_for(profile=XAI, catalog=entry, route="openai", upstream=entry.upstream_model,
                             provider="xai", base_model=None)
@@ -131,7 +132,7 @@ def derived_deployment_id(alias: str, params: schema.LiteLLMParams) -> str:
 
 def _spec(
     *, alias: str, params: schema.LiteLLMParams | None, info: schema.ModelInfo, profile: ProviderProfile,
-    defaults: Defaults, secrets: EnvFileSecretSource, file_defaults: FileDefaults,
+    defaults: Defaults, secrets: SecretSource, file_defaults: FileDefaults,
     entry_params: Mapping[str, object] | None = None, entry_secrets: Mapping[str, Secret] | None = None,
 ) -> ModelSpec:
     resolved = resolve_provider(
@@ -193,7 +194,7 @@ def _check_values(where: str, params: schema.LiteLLMParams, problems: list[str])
             problems.append(f"{where}.litellm_params.{name}: must be a positive number of seconds, got {value}")
 
 
-def _entry_base_url(api_base: str | None, secrets: EnvFileSecretSource) -> str | None:
+def _entry_base_url(api_base: str | None, secrets: SecretSource) -> str | None:
     if api_base is None:
         return None
     resolved = secrets.resolve(api_base, field_name="litellm_params.api_base")
@@ -209,7 +210,7 @@ def _mode_problem(mode: str | None, source: str) -> str | None:
 
 
 def _secret_params(
-    where: str, raw: Mapping[str, Any], secrets: EnvFileSecretSource, problems: list[str], warnings: list[str],
+    where: str, raw: Mapping[str, Any], secrets: SecretSource, problems: list[str], warnings: list[str],
 ) -> tuple[dict[str, Secret], str | None]:
     """Credential params as Secrets, with api_key's reference rules; the first unresolvable one's problem."""
     found: dict[str, Secret] = {}
@@ -232,7 +233,7 @@ def _secret_params(
     return found, unresolved
 
 
-def _provider_params(raw: Mapping[str, Any], secrets: EnvFileSecretSource) -> tuple[dict[str, object], str | None]:
+def _provider_params(raw: Mapping[str, Any], secrets: SecretSource) -> tuple[dict[str, object], str | None]:
     """Non-secret provider params as written; an ``os.environ/`` or ``file:`` value is resolved as LiteLLM does."""
     found: dict[str, object] = {}
     unresolved: str | None = None

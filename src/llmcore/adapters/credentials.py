@@ -26,12 +26,11 @@ from collections.abc import Mapping
 
 from attrs import field, frozen
 
-from llmcore.adapters.env_file_secrets import EnvFileSecretSource
 from llmcore.adapters.provider_profiles import GLOBAL_BASE_URL_ENV, GLOBAL_KEY_ENV, ProviderProfile
 from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.model_spec import Credentials
 from llmcore.domain.secret import Secret
-from llmcore.ports.secret_source import Resolved
+from llmcore.ports.secret_source import Resolved, SecretSource
 
 # Params an env var may fill that carry a credential: kept as Secrets, revealed only into a call.
 SECRET_ENV_PARAMS = frozenset({"azure_ad_token", "vertex_credentials"})
@@ -64,7 +63,7 @@ def resolve_credentials(
     entry_base_url: str | None,
     key_env: str | None,
     base_url_env: str | None,
-    secrets: EnvFileSecretSource,
+    secrets: SecretSource,
 ) -> Credentials:
     key = _first_set(entry_key, "litellm_params.api_key", (key_env, GLOBAL_KEY_ENV), secrets)
     base = _first_set(entry_base_url, "litellm_params.api_base", (base_url_env, GLOBAL_BASE_URL_ENV), secrets)
@@ -85,7 +84,7 @@ def resolve_credentials(
 
 
 def _first_set(
-    entry_value: str | None, field_name: str, env_names: tuple[str | None, ...], secrets: EnvFileSecretSource,
+    entry_value: str | None, field_name: str, env_names: tuple[str | None, ...], secrets: SecretSource,
 ) -> Resolved | None:
     if entry_value is not None:
         return secrets.resolve(entry_value, field_name=field_name)
@@ -112,7 +111,7 @@ def resolve_provider(
     entry_base_url: str | None,
     key_env: str | None,
     base_url_env: str | None,
-    secrets: EnvFileSecretSource,
+    secrets: SecretSource,
     entry_params: Mapping[str, object] | None = None,
     entry_secrets: Mapping[str, Secret] | None = None,
 ) -> ProviderCredentials:

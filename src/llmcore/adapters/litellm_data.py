@@ -30,7 +30,8 @@ PLACES = ("", "model_list[]", "litellm_params", "model_info", "litellm_settings"
 
 @functools.cache
 def _data() -> Mapping[str, Any]:
-    return json.loads(DATA_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    data: Mapping[str, Any] = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 def litellm_version() -> str:

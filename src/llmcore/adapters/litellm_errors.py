@@ -359,7 +359,8 @@ def mask_chain(exc: BaseException, secrets: Sequence[Secret] = ()) -> None:
     (``logging.exception``, ``traceback.print_exc``, an error tracker) shows
     their text. So the boundary masks it, once, before the error leaves.
     """
-    pending, seen = [exc], set()
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
     while pending and len(seen) < _CHAIN_LIMIT:
         current = pending.pop()
         if id(current) in seen:

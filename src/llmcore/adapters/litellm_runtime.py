@@ -178,7 +178,7 @@ def _module_level_client(litellm: ModuleType, name: str) -> Any | None:
     return vars(litellm).get(name)
 
 
-def _sync_client_kinds() -> tuple[type, ...]:
+def _sync_client_kinds() -> tuple[type[Any], ...]:
     import httpx
     import openai
     from litellm.llms.custom_httpx.http_handler import HTTPHandler

@@ -25,6 +25,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from json import dumps
+from types import FrameType
 from typing import Any, TextIO
 
 from loguru import logger
@@ -52,9 +53,10 @@ def _forward(record: logging.LogRecord) -> None:
         level: str | int = logger.level(record.levelname).name
     except ValueError:
         level = record.levelno
-    frame, depth = sys._getframe(0), 0
+    frame: FrameType | None = sys._getframe(0)
+    depth = 0
     while frame is not None and frame.f_code.co_filename in (logging.__file__, __file__):
-        frame, depth = frame.f_back, depth + 1  # type: ignore[assignment]
+        frame, depth = frame.f_back, depth + 1
     logger.opt(depth=depth, exception=record.exc_info or None).bind(logger=record.name).log(
         level, record.getMessage())
 
@@ -130,7 +132,8 @@ class _Masker:
 
 
 def _utc(record: Any) -> dt.datetime:
-    return record["time"].astimezone(dt.timezone.utc)
+    moment: dt.datetime = record["time"]
+    return moment.astimezone(dt.timezone.utc)
 
 
 def json_line(record: Any) -> str:
@@ -175,6 +178,7 @@ class _LineSink:
 
     def __init__(self, target: TextIO | Callable[[str], object], json: bool) -> None:
         self._format = json_line if json else text_line
+        # A stream's write, else the target is itself the callable; mypy cannot narrow through getattr.
         self._write: Callable[[str], object] = getattr(target, "write", target)  # type: ignore[arg-type]
         self._flush: Callable[[], object] = getattr(target, "flush", lambda: None)
 

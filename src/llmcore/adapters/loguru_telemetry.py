@@ -21,7 +21,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from loguru import logger
 
@@ -132,7 +132,7 @@ def never_raises(method: F) -> F:
             except Exception:  # noqa: BLE001 - nowhere left to report to
                 pass
 
-    return guarded  # type: ignore[return-value]
+    return cast(F, guarded)
 
 
 class LoguruTelemetry:

@@ -111,7 +111,8 @@ def generate() -> dict[str, Any]:
         if owner is not None:
             from_main.setdefault(owner, []).append(env_name)
     from_dir = {name: [n for n in _provider_dir_names(litellm, name) if _owner(n, names) == name] for name in names}
-    compatible = set(litellm.openai_compatible_providers)
+    # litellm/__init__.py imports the list from its types without re-exporting it (no __all__ there).
+    compatible = set(litellm.openai_compatible_providers)  # type: ignore[attr-defined]
     providers: dict[str, Any] = {}
     with _empty_environment():
         for name in names:

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from attrs import field, frozen
 
 from llmcore.domain.frozen_mapping import frozen_mapping
-from llmcore.domain.model_spec import Capabilities, ParamRules, UsageConvention
+from llmcore.domain.model_spec import Capabilities, ParamRules
+from llmcore.domain.usage import UsageConvention
 
 GLOBAL_KEY_ENV = "LLMCORE_API_KEY"
 GLOBAL_BASE_URL_ENV = "LLMCORE_BASE_URL"

@@ -10,6 +10,7 @@ from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import UpstreamError
 from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.usage import Usage
+from llmcore.ports.telemetry import Telemetry
 
 
 @frozen
@@ -27,6 +28,8 @@ class RecordingTelemetry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.events: list[Event] = []
+        # Apart from ``events``: a config warning belongs to no model and comes before any request.
+        self.config_warnings: list[str] = []
 
     def _add(self, name: str, spec: ModelSpec, **details: Any) -> None:
         with self._lock:
@@ -74,6 +77,10 @@ class RecordingTelemetry:
         self._add("request_finished", spec, outcome=outcome, seconds=seconds, usage=usage, stream=stream,
                   request_id=request_id)
 
+    def config_warning(self, message: str) -> None:
+        with self._lock:
+            self.config_warnings.append(message)
+
 
 class NullTelemetry:
     """Discards every event (the library default: a host application opts in to logs and metrics)."""
@@ -105,11 +112,14 @@ class NullTelemetry:
     def content_exchanged(self, *args: Any, **kwargs: Any) -> None:
         pass
 
+    def config_warning(self, message: str) -> None:
+        pass
+
 
 class FanoutTelemetry:
     """Sends every event to several telemetry adapters (logs and metrics)."""
 
-    def __init__(self, *targets: Any) -> None:
+    def __init__(self, *targets: Telemetry) -> None:
         self._targets = targets
 
     def __getattr__(self, name: str) -> Any:

@@ -26,7 +26,7 @@ DEFAULT_USAGE = Usage(prompt_tokens=12, completion_tokens=3, reasoning_tokens=5)
 class StreamThenFail:
     """A scripted stream that yields ``chunks`` and then raises ``error``."""
 
-    chunks: tuple[StreamChunk, ...] = field(converter=tuple)
+    chunks: tuple[StreamChunk, ...] = field(converter=tuple[StreamChunk, ...])
     error: UpstreamError
 
 

@@ -19,7 +19,7 @@ from llmcore.adapters.catalog import catalog
 from llmcore.adapters.config_entry import RawEntry, build_catalog_spec, build_entry_spec
 from llmcore.adapters.config_ranges import add_setting_problem
 from llmcore.adapters.config_routing import file_defaults_from, routing_from, with_deployment_id
-from llmcore.adapters.env_file_secrets import ENV_PREFIX, EnvFileSecretSource
+from llmcore.adapters.env_file_secrets import ENV_PREFIX
 from llmcore.adapters.litellm_data import credential_params, provider_params
 from llmcore.adapters.model_defaults import CATALOG_SOURCE
 from llmcore.domain.errors import ConfigError
@@ -27,6 +27,7 @@ from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.ranges import InvalidSettingError
 from llmcore.domain.routing import RoutingSettings
 from llmcore.domain.secret import Secret
+from llmcore.ports.secret_source import SecretSource
 
 __all__ = ["CATALOG_SOURCE", "LoadedConfig", "load_catalog", "load_file"]
 
@@ -52,13 +53,13 @@ class LoadedConfig:
         return found + ([self.master_key] if self.master_key is not None else [])
 
 
-def load_catalog(secrets: EnvFileSecretSource) -> LoadedConfig:
+def load_catalog(secrets: SecretSource) -> LoadedConfig:
     """The catalog's models, credentials from the environment only."""
     specs = tuple(build_catalog_spec(entry, secrets) for entry in catalog().values() if entry.served_without_config)
     return LoadedConfig(source=CATALOG_SOURCE, specs=specs)
 
 
-def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
+def load_file(path: str | Path, secrets: SecretSource) -> LoadedConfig:
     """Exactly the file's models (one spec per entry: a repeated model_name is several deployments),
     the catalog and LiteLLM's model map filling defaults; ConfigError lists every problem in the file."""
     source = str(path)
@@ -109,8 +110,8 @@ def load_file(path: str | Path, secrets: EnvFileSecretSource) -> LoadedConfig:
 
 
 def _with_environment_variables(
-    raw: Any, secrets: EnvFileSecretSource, problems: list[str],
-) -> EnvFileSecretSource:
+    raw: Any, secrets: SecretSource, problems: list[str],
+) -> SecretSource:
     """``environment_variables`` as defaults beneath the process environment, for this file's references.
 
     LiteLLM's proxy writes them into ``os.environ``; a library must not change its host's
@@ -237,7 +238,7 @@ def _entry(index: int, raw: Any, problems: list[str], warnings: list[str]) -> Ra
 
 
 def _master_key(
-    general: schema.GeneralSettings | None, secrets: EnvFileSecretSource
+    general: schema.GeneralSettings | None, secrets: SecretSource
 ) -> tuple[Secret | None, str | None]:
     if general is None or general.master_key is None:
         return None, None

@@ -28,7 +28,7 @@ class Message:
     extra: Mapping[str, Any] = field(factory=dict, converter=frozen_mapping)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], index: int = 0) -> Message:
+    def from_dict(cls, data: Mapping[str, Any] | Message, index: int = 0) -> Message:
         """A message from its OpenAI dict form, with an error that names the message when it is wrong."""
         if isinstance(data, Message):
             return data
@@ -72,7 +72,7 @@ class ChatRequest:
     """
 
     spec: ModelSpec
-    messages: tuple[Message, ...] = field(converter=tuple, validator=v.min_len(1))
+    messages: tuple[Message, ...] = field(converter=tuple[Message, ...], validator=v.min_len(1))
     params: Mapping[str, Any] = field(factory=dict, converter=frozen_mapping)
     request_id: str | None = None
     # How a retry moves to another deployment of the alias: given this request and the error its attempt
@@ -99,7 +99,7 @@ class Choice:
     content: str | None = None
     reasoning_content: str | None = None
     refusal: str | None = None
-    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple)
+    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple[Mapping[str, Any], ...])
     finish_reason: str | None = None
     logprobs: Mapping[str, Any] | None = None
 
@@ -117,18 +117,18 @@ class ChatResponse:
 
     content: str | None
     reasoning_content: str | None = None
-    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple)
+    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple[Mapping[str, Any], ...])
     finish_reason: str | None = None
     model: str = ""
     id: str = ""
     usage: Usage = field(factory=Usage)
     cost_in_usd_ticks: int | None = None
-    adjustments: tuple[ParamAdjustment, ...] = field(default=(), converter=tuple)
-    warnings: tuple[str, ...] = field(default=(), converter=tuple)
+    adjustments: tuple[ParamAdjustment, ...] = field(default=(), converter=tuple[ParamAdjustment, ...])
+    warnings: tuple[str, ...] = field(default=(), converter=tuple[str, ...])
     request_id: str | None = None
     # The configured alias that served: the requested one, or a fallback (RoutingSettings.fallbacks).
     served_alias: str = ""
-    choices: tuple[Choice, ...] = field(default=(), converter=tuple)
+    choices: tuple[Choice, ...] = field(default=(), converter=tuple[Choice, ...])
     system_fingerprint: str | None = None
     service_tier: str | None = None
 
@@ -161,7 +161,7 @@ class StreamChunk:
 
     content: str | None = None
     reasoning_content: str | None = None
-    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple)
+    tool_calls: tuple[Mapping[str, Any], ...] = field(default=(), converter=tuple[Mapping[str, Any], ...])
     finish_reason: str | None = None
     role: str | None = None
     model: str = ""

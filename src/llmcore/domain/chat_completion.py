@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from attrs import evolve, frozen
 
@@ -23,6 +23,8 @@ from llmcore.domain.registry import ModelRegistry
 from llmcore.domain.router import Router
 from llmcore.ports.completion import AsyncCompletionPort, CompletionPort
 from llmcore.ports.telemetry import Telemetry
+
+Port = TypeVar("Port")
 
 
 @frozen(kw_only=True)
@@ -150,7 +152,7 @@ class ChatCompletion:
                 failure = self._fall_back_from(exc, name, alias)
                 continue
             return self._finish(prepared, response, alias, failure)
-        raise failure  # type: ignore[misc]
+        raise failure  # type: ignore[misc]  # the chain is never empty: its first name either returns or fails
 
     def prepare_in_chain(
         self, name: str, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
@@ -214,7 +216,7 @@ class ChatCompletion:
         )
 
     @staticmethod
-    def _require(port: Any, method: str) -> Any:
+    def _require(port: Port | None, method: str) -> Port:
         if port is None:
             raise LLMCoreError(f"no completion adapter is configured for {method}(); build the core with bootstrap")
         return port

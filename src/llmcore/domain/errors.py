@@ -153,7 +153,7 @@ class RateLimitError(TransientUpstreamError):
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # UpstreamError's keywords, passed on as given
 
 
 class UpstreamUnavailableError(TransientUpstreamError):
@@ -181,7 +181,7 @@ class StreamIncompleteError(TransientUpstreamError):
 
     def __init__(self, message: str, *, reason: str, **kwargs: object) -> None:
         self.reason = reason
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # UpstreamError's keywords, passed on as given
 
 
 class PermanentUpstreamError(UpstreamError):

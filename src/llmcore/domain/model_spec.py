@@ -35,7 +35,7 @@ class ParamRules:
     role is not ``user`` (xAI answers 400 to those).
     """
 
-    drop: tuple[str, ...] = field(default=(), converter=tuple)
+    drop: tuple[str, ...] = field(default=(), converter=tuple[str, ...])
     reasons: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
     rename: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
     strip_name_from_non_user: bool = False
@@ -136,7 +136,7 @@ class ModelSpec:
     stream_timeout: float | None = field(default=None, validator=optional(positive))
     prices: Prices = field(factory=Prices)
     lifecycle: Lifecycle = field(factory=Lifecycle)
-    environments: tuple[str, ...] = field(default=(), converter=tuple)
+    environments: tuple[str, ...] = field(default=(), converter=tuple[str, ...])
     extra_headers: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
     sources: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
     deployment: Deployment = field(factory=Deployment)

@@ -60,7 +60,7 @@ class ModelStatus:
     lifecycle: Lifecycle
     lifecycle_warning: str | None = None
     sources: Mapping[str, str] = field(factory=dict, converter=frozen_mapping)
-    deployments: tuple[DeploymentStatus, ...] = field(default=(), converter=tuple)
+    deployments: tuple[DeploymentStatus, ...] = field(default=(), converter=tuple[DeploymentStatus, ...])
 
 
 def key_problem(spec: ModelSpec) -> str | None:
@@ -201,7 +201,8 @@ class ModelRegistry:
         pattern, group = self._group(alias)
         available = self._available[pattern]
         if not available:
-            raise ModelUnavailableError(alias, self._reason_of(pattern))
+            # Every deployment is unavailable here, so each has a reason; the fallback text only satisfies the type.
+            raise ModelUnavailableError(alias, self._reason_of(pattern) or "no deployment can serve")
         return tuple(_filled(s, pattern, alias) for s in available) if pattern != alias else available
 
     def spec(self, alias: str) -> ModelSpec:

@@ -5,15 +5,15 @@ a minute, ``cooldown_time`` 5 s, ``simple-shuffle``).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from attrs import field, frozen
 
 from llmcore.domain.frozen_mapping import frozen_mapping
 
 
-def _fallback_map(value: Mapping[str, object]) -> Mapping[str, tuple[str, ...]]:
-    return frozen_mapping({str(k): tuple(str(x) for x in v) for k, v in value.items()})  # type: ignore[union-attr]
+def _fallback_map(value: Mapping[str, Iterable[object]]) -> Mapping[str, tuple[str, ...]]:
+    return frozen_mapping({str(k): tuple(str(x) for x in v) for k, v in value.items()})
 
 
 @frozen(kw_only=True)

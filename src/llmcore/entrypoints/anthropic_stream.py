@@ -37,7 +37,8 @@ SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
 
 def sse(document: dict[str, Any]) -> bytes:
     """One Anthropic SSE event: its ``type`` as the event name, the document as data."""
-    return b"event: " + document["type"].encode() + b"\ndata: " + encode_json(document).encode() + b"\n\n"
+    event = str(document["type"])
+    return b"event: " + event.encode() + b"\ndata: " + encode_json(document).encode() + b"\n\n"
 
 
 class MessageEvents:
@@ -53,8 +54,10 @@ class MessageEvents:
 
     def start(self) -> bytes:
         """``message_start`` then ``ping``."""
-        message = {"id": self._id, "type": "message", "role": "assistant", "model": self._alias, "content": [],
-                   "stop_reason": None, "stop_sequence": None, "usage": usage_dict(None)}
+        message: dict[str, Any] = {
+            "id": self._id, "type": "message", "role": "assistant", "model": self._alias, "content": [],
+            "stop_reason": None, "stop_sequence": None, "usage": usage_dict(None),
+        }
         return sse({"type": "message_start", "message": message}) + sse({"type": "ping"})
 
     def feed(self, chunk: StreamChunk) -> bytes:
@@ -78,7 +81,7 @@ class MessageEvents:
             out += self._close_open()
             index = self._new_block()
             self._open = (kind, index)
-            block = {"type": "thinking", "thinking": "", "signature": ""} if kind == "thinking" else \
+            block: dict[str, str] = {"type": "thinking", "thinking": "", "signature": ""} if kind == "thinking" else \
                 {"type": "text", "text": ""}
             out += sse({"type": "content_block_start", "index": index, "content_block": block})
         return out + sse({"type": "content_block_delta", "index": self._open[1], "delta": delta})
@@ -91,8 +94,10 @@ class MessageEvents:
         if index is None:
             out += self._close_open()
             index = self._tools[key] = self._new_block()
-            block = {"type": "tool_use", "id": call.get("id") or f"toolu_{index}", "name": function.get("name") or "",
-                     "input": {}}
+            block: dict[str, Any] = {
+                "type": "tool_use", "id": call.get("id") or f"toolu_{index}", "name": function.get("name") or "",
+                "input": {},
+            }
             out += sse({"type": "content_block_start", "index": index, "content_block": block})
         arguments = function.get("arguments")
         if arguments:

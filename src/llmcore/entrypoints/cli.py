@@ -34,6 +34,7 @@ from llmcore.domain.errors import (
 )
 from llmcore.domain.redaction import redact
 from llmcore.domain.registry import ModelRegistry, base_url_problem, key_problem
+from llmcore.domain.secret import Secret
 from llmcore.entrypoints import cli_config_report as config_report
 from llmcore.entrypoints import cli_render as render
 
@@ -58,7 +59,7 @@ TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 # --- the seam: what the commands build on --------------------------------------------------
 
-def _configure_logging(level: str, json_logs: bool, secrets: Sequence[object]) -> None:
+def _configure_logging(level: str, json_logs: bool, secrets: Sequence[Secret | str]) -> None:
     from llmcore.adapters.log_setup import configure_logging
 
     configure_logging(level=level, json=json_logs, secrets=secrets, sink=sys.stderr)
@@ -89,7 +90,7 @@ class CliWiring:
     env: Mapping[str, str] = field(factory=lambda: dict(os.environ))
     core_factory: Callable[..., Core] = build
     runtime_factory: Callable[[Path | None, Mapping[str, str]], Runtime] = build_runtime
-    logging_setup: Callable[[str, bool, Sequence[object]], None] = _configure_logging
+    logging_setup: Callable[[str, bool, Sequence[Secret | str]], None] = _configure_logging
     proxy_server: Callable[[Runtime, str, int], None] = _serve_proxy
     smoke_runner: Callable[[bool], int] = _run_smoke
 

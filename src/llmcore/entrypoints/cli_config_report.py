@@ -95,7 +95,8 @@ class ConfigReport:
         return lines
 
     def document(self, ok: bool) -> dict[str, Any]:
-        return _redacted(self._document(ok), self.config)
+        document: dict[str, Any] = _redacted(self._document(ok), self.config)
+        return document
 
     def _document(self, ok: bool) -> dict[str, Any]:
         config = self.config

@@ -155,7 +155,7 @@ def _install_signal_handlers(stop: asyncio.Event) -> list[int]:
     if threading.current_thread() is not threading.main_thread():
         return []  # asyncio takes signal handlers in the main thread only
     loop = asyncio.get_running_loop()
-    installed = []
+    installed: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError):
             loop.add_signal_handler(number, stop.set)

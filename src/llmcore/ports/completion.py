@@ -29,3 +29,12 @@ class AsyncCompletionPort(Protocol):
     async def acomplete(self, request: ChatRequest) -> ChatResponse: ...
 
     def astream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]: ...
+
+
+@runtime_checkable
+class DuplexCompletionPort(CompletionPort, AsyncCompletionPort, Protocol):
+    """Both ports in one adapter (LiteLLMCompletion, ScriptedCompletion, RetryingCompletion).
+
+    The composition root wires one completion adapter as the sync and the async
+    port of a Core, so what it accepts must be both.
+    """

@@ -1,6 +1,7 @@
 """Resolving credential references such as ``os.environ/NAME`` and ``file:/path``."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from attrs import frozen
@@ -25,8 +26,19 @@ class Resolved:
 
 
 class SecretSource(Protocol):
-    """Resolves references to secrets: literals, ``os.environ/NAME``, ``file:/path``."""
+    """Resolves references to secrets: literals, ``os.environ/NAME``, ``file:/path``.
 
-    def resolve(self, reference: str, *, field_name: str) -> Resolved: ...
+    The config adapter reads every credential through this port (EnvFileSecretSource
+    is the one implementation; bootstrap builds it); no method raises, a failure is a
+    ``Resolved`` with its ``problem``.
+    """
 
-    def env(self, name: str) -> Resolved: ...
+    def resolve(self, reference: str, *, field_name: str) -> Resolved:
+        """A model entry's value: ``os.environ/NAME``, ``file:/path`` (one final newline dropped) or a literal."""
+
+    def env(self, name: str) -> Resolved:
+        """The variable ``name`` by precedence lookup: ``is_set`` is False when it is unset."""
+
+    def with_defaults(self, defaults: Mapping[str, str]) -> SecretSource:
+        """A source whose variables are ``defaults`` beneath this one's (a config file's
+        ``environment_variables``; a variable the process sets wins)."""

@@ -13,7 +13,14 @@ class Telemetry(Protocol):
     """Receives events; must never raise and never block for long.
 
     ``outcome`` is ``ok`` or the error class name. Implementations mask
-    secrets before anything is emitted.
+    secrets before anything is emitted. These are every event the domain and
+    the composition root report; LoguruTelemetry, PrometheusTelemetry,
+    RecordingTelemetry, NullTelemetry and FanoutTelemetry implement all of them
+    (tests/unit/test_telemetry_port.py checks each). What an application reads
+    from one adapter only (``PrometheusTelemetry.render``, ``model_available``,
+    ``observe_overhead``; ``LoguruTelemetry.secrets``, ``add_secrets``;
+    ``model_unavailable``, reported by the application at start-up) stays on
+    that adapter: the core never calls it.
     """
 
     def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None: ...
@@ -42,6 +49,10 @@ class Telemetry(Protocol):
         request_id: str | None,
     ) -> None:
         """Prompts and the answer; called only when content logging was asked for (LLMCORE_LOG_CONTENT=1)."""
+
+    def config_warning(self, message: str) -> None:
+        """A configuration problem that does not stop serving (e.g. a key LiteLLM accepts that llmcore does
+        not use, a fallback naming an unknown alias); reported once, when the Core is built."""
 
     def request_finished(
         self,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -29,11 +30,15 @@ from llmcore.domain import errors
 from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_body
 from llmcore.entrypoints.anthropic_stream import MessageEvents
 from llmcore.entrypoints.anthropic_wire import message
+from llmcore.domain.chat import ChatResponse, StreamChunk
+from llmcore.domain.stream_session import AsyncStreamSession
 from llmcore.testing.fake_xai import Fault
 from llmcore.testing.harnesses import GROK, PARTNER, Harness, lacks
 
 HI = [{"role": "user", "content": "Say hi in Portuguese"}]
-REJECTED_BY_XAI = {"presence_penalty": 0, "frequency_penalty": 0.1, "stop": ["x"], "reasoning_effort": "low"}
+REJECTED_BY_XAI: dict[str, Any] = {
+    "presence_penalty": 0, "frequency_penalty": 0.1, "stop": ["x"], "reasoning_effort": "low",
+}
 
 ERROR_CLASSES = [
     (Fault.credits_exhausted(), errors.QuotaExceededError, 1),
@@ -153,7 +158,7 @@ class CompletionContract:
     def test_async_stream_ends_the_same_way(self, harness: Harness) -> None:
         harness.script(Fault.cut_mid_stream(after_events=3))
 
-        async def run():
+        async def run() -> tuple[list[StreamChunk], AsyncStreamSession]:
             async with harness.core().astream(GROK, HI) as session:
                 return [c async for c in session], session
         chunks, session = harness.run(run)
@@ -206,11 +211,11 @@ class CompletionContract:
     def test_concurrent_requests_across_two_models_each_carry_their_own_key(self, harness: Harness) -> None:
         core = harness.core()
 
-        async def run():
+        async def run() -> list[ChatResponse]:
             calls = [core.acomplete(GROK if i % 2 else PARTNER, HI, request_id=str(i)) for i in range(100)]
             return await asyncio.gather(*calls)
         results = harness.run(run)
-        assert sorted(int(r.request_id) for r in results) == list(range(100))
+        assert [r.request_id for r in results] == [str(i) for i in range(100)]  # gather keeps the order
         for model in (GROK, PARTNER):
             sent = harness.sent(model)
             assert len(sent) == 50

@@ -11,6 +11,7 @@ import asyncio
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -180,7 +181,7 @@ class FakeUpstream:
             await runner.cleanup()
 
 
-async def send_sse(request: web.Request, events: list[tuple[str | None, str]]) -> web.StreamResponse:
+async def send_sse(request: web.Request, events: Sequence[tuple[str | None, str]]) -> web.StreamResponse:
     """Write ``(event name, data)`` pairs as one SSE stream; a None name writes a bare ``data:`` block."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)

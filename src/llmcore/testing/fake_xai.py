@@ -247,7 +247,8 @@ class _FakeXAIHandlers:
 
     def _event_delay(self, fault: Fault) -> float:
         if fault.kind == "slow_chunks":
-            return fault.param("delay")
+            delay: float = fault.param("delay")
+            return delay
         if self._config.event_delay is not None:
             return self._config.event_delay
         # Synthetic streams exist for benchmarks: no pacing unless asked for.

@@ -134,7 +134,8 @@ class Fault:
         if kind not in _KINDS:
             raise ValueError(f"unknown fault kind: {kind!r}")
         try:
-            return getattr(cls, kind)(**arguments)
+            fault: Fault = getattr(cls, kind)(**arguments)
+            return fault
         except TypeError as error:
             raise ValueError(f"bad arguments for fault {kind!r}: {error}") from None
 

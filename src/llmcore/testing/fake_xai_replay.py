@@ -100,7 +100,8 @@ def _sse(document: dict[str, Any]) -> bytes:
 def _response_body(cassette: str, index: int) -> str:
     with open(CASSETTE_DIR / cassette, encoding="utf-8") as handle:
         recording = yaml.safe_load(handle)
-    return recording["interactions"][index]["response"]["body"]
+    body: str = recording["interactions"][index]["response"]["body"]
+    return body
 
 
 def _empty_delta_like(first_event: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from llmcore.domain.errors import (
     RateLimitError,
     StreamIncompleteError,
     UpstreamAuthError,
+    UpstreamError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
@@ -148,7 +149,7 @@ def _sent_from(request: ChatRequest) -> SentRequest:
 def scripted_item(fault: Fault) -> Any:
     """What a correct adapter raises or yields for ``fault``."""
     kind = fault.kind
-    simple = {
+    simple: dict[str, Callable[[], UpstreamError]] = {
         "credits_exhausted": lambda: QuotaExceededError("credits exhausted", status_code=429),
         "bad_key": lambda: UpstreamAuthError("incorrect API key", status_code=400),
         "forbidden": lambda: UpstreamAuthError("forbidden", status_code=403),
