@@ -15,6 +15,7 @@ from llmcore.domain.chat import Choice, ParamAdjustment, StreamChunk
 from llmcore.domain.chat_completion import served_by_warning
 from llmcore.domain.errors import StreamIncompleteError, UpstreamError
 from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.outcomes import ABANDONED, CANCELLED, INCOMPLETE, OK, outcome_of
 from llmcore.domain.stream_choices import ChoiceParts
 from llmcore.domain.usage import Usage
 from llmcore.ports.telemetry import Telemetry
@@ -50,6 +51,8 @@ class StreamState:
         self.finished = False
         self.incomplete_reason: str | None = None
         self.served_by_checked = False
+        # The error a fallback already reported through upstream_failed (domain.stream_fallbacks).
+        self.failure_reported: UpstreamError | None = None
         self._saw_anything = False
         self._seen_choices: set[int] = set()
 
@@ -213,8 +216,9 @@ class _SessionBase:
         """Before the first chunk an error propagates; after it, the stream ends incomplete."""
         if not self._state.started:
             self._state.finished = True
-            self._telemetry.upstream_failed(self._state.spec, error, self._state.request_id)
-            self._report(outcome=type(error).__name__)
+            if error is not self._state.failure_reported:
+                self._telemetry.upstream_failed(self._state.spec, error, self._state.request_id)
+            self._report(outcome=outcome_of(error))
             raise error
         self._conclude(error)
 
@@ -224,7 +228,7 @@ class _SessionBase:
         if reason is not None:
             detail = str(error) if error is not None else INCOMPLETE_MESSAGES[reason]
             self._telemetry.stream_incomplete(state.spec, reason, detail, state.request_id)
-        self._report(outcome="ok" if reason is None else "incomplete")
+        self._report(outcome=OK if reason is None else INCOMPLETE)
         if state.logged_messages is not None:
             self._telemetry.content_exchanged(
                 state.spec, state.logged_messages, "".join(state.content_parts), "".join(state.reasoning_parts),
@@ -250,7 +254,24 @@ class _SessionBase:
         if not self._state.finished:
             self._state.finished = True
             self._state.warnings.append("stream closed by the caller before it finished")
-            self._report(outcome="cancelled")
+            self._report(outcome=CANCELLED)
+
+    def _stopped_by(self, error: BaseException) -> None:
+        """Something other than an UpstreamError left the upstream iterator: a cancelled task, or a bug in an
+        adapter or in llmcore. It propagates; the request is over and counted once, under its outcome."""
+        if not self._state.finished:
+            self._state.finished = True
+            self._report(outcome=outcome_of(error))
+
+    def __del__(self) -> None:
+        # A session the caller stopped reading and never closed: the garbage collector is the last one to
+        # see it, so the request is counted here (its upstream generator is collected and closed with it).
+        try:
+            if not self._state.finished:
+                self._state.finished = True
+                self._report(outcome=ABANDONED)
+        except Exception:  # noqa: BLE001 - a finaliser must not raise (at interpreter exit modules are gone)
+            pass
 
 
 class StreamSession(_SessionBase):
@@ -265,6 +286,13 @@ class StreamSession(_SessionBase):
         return self
 
     def __next__(self) -> StreamChunk:
+        try:
+            return self._next()
+        except BaseException as error:  # once finished (StopIteration included) this reports nothing more
+            self._stopped_by(error)
+            raise
+
+    def _next(self) -> StreamChunk:
         while not self._state.finished:
             try:
                 if self._upstream is None:
@@ -310,6 +338,13 @@ class AsyncStreamSession(_SessionBase):
         return self
 
     async def __anext__(self) -> StreamChunk:
+        try:
+            return await self._anext()
+        except BaseException as error:  # asyncio.CancelledError included; a finished stream reports nothing more
+            self._stopped_by(error)
+            raise
+
+    async def _anext(self) -> StreamChunk:
         while not self._state.finished:
             try:
                 if self._upstream is None:
