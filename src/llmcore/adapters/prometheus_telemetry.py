@@ -51,8 +51,9 @@ class PrometheusTelemetry:
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests_total = Counter(
-            "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled or the error "
-            "class) and whether they streamed.", ["model", "outcome", "stream"], registry=r)
+            "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled, abandoned "
+            "or the error class) and whether they streamed; one per client request.",
+            ["model", "outcome", "stream"], registry=r)
         self.request_duration_seconds = Histogram(
             "llmcore_request_duration_seconds", "Time from request to the last byte, upstream included.",
             ["model", "stream"], buckets=DURATION_BUCKETS, registry=r)

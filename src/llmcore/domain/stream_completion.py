@@ -15,7 +15,8 @@ from typing import Any
 from llmcore.domain.chat import Message
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest
 from llmcore.domain.stream_fallbacks import StreamFallbacks
-from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
+from llmcore.domain.stream_session import AsyncStreamSession, StreamSession
+from llmcore.domain.stream_state import StreamState
 
 Messages = Sequence[Mapping[str, Any] | Message]
 

@@ -13,7 +13,7 @@ from typing import Any
 from llmcore.domain.chat import Message, StreamChunk
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest, falls_back
 from llmcore.domain.errors import UpstreamError
-from llmcore.domain.stream_session import StreamState
+from llmcore.domain.stream_state import StreamState
 
 Messages = Sequence[Mapping[str, Any] | Message]
 

@@ -12,8 +12,9 @@ from llmcore.domain.usage import Usage
 class Telemetry(Protocol):
     """Receives events; must never raise and never block for long.
 
-    ``outcome`` is ``ok`` or the error class name. Implementations mask
-    secrets before anything is emitted.
+    ``request_finished`` comes exactly once per request, its ``outcome`` one of
+    ``domain.outcomes`` (``ok``, ``incomplete``, ``cancelled``, ``abandoned`` or the
+    error class name). Implementations mask secrets before anything is emitted.
     """
 
     def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None: ...
