@@ -52,8 +52,9 @@ class PrometheusTelemetry:
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests_total = Counter(
-            "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled or the error "
-            "class), whether they streamed and the wire API they came in through (chat_completions, messages).",
+            "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled, abandoned or "
+            "the error class), whether they streamed and the wire API they came in through (chat_completions, "
+            "messages); one per client request.",
             ["model", "outcome", "stream", "api"], registry=r)
         self.request_duration_seconds = Histogram(
             "llmcore_request_duration_seconds", "Time from request to the last byte, upstream included, by "

@@ -51,8 +51,11 @@ def default_chunks(request: ChatRequest) -> tuple[StreamChunk, ...]:
 class ScriptedCompletion:
     """Implements CompletionPort and AsyncCompletionPort from a script; records every request."""
 
-    def __init__(self, script: Sequence[Any] = (), chunk_delay: float = 0.0) -> None:
+    def __init__(self, script: Sequence[Any] = (), chunk_delay: float = 0.0, delay: float = 0.0) -> None:
+        """``chunk_delay``: seconds between async chunks; ``delay``: seconds ``acomplete`` and ``astream`` wait
+        before they answer (a slow upstream, so a test can cancel a request in flight)."""
         self._lock = threading.Lock()
+        self._delay = delay
         self._script: deque[Any] = deque(script)
         self._by_model: dict[str, deque[Any]] = {}
         self._chunk_delay = chunk_delay
@@ -84,6 +87,8 @@ class ScriptedCompletion:
         return item
 
     async def acomplete(self, request: ChatRequest) -> ChatResponse:
+        if self._delay:
+            await asyncio.sleep(self._delay)
         return self.complete(request)
 
     def _plan(self, request: ChatRequest) -> tuple[tuple[StreamChunk, ...], UpstreamError | None]:
@@ -112,6 +117,8 @@ class ScriptedCompletion:
         return self._aiterate(request)
 
     async def _aiterate(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        if self._delay:
+            await asyncio.sleep(self._delay)
         chunks, error = self._plan(request)
         try:
             for chunk in chunks:

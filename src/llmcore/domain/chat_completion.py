@@ -18,9 +18,11 @@ from attrs import evolve, frozen
 from llmcore.domain.chat import ChatRequest, ChatResponse, InvalidMessageError, Message, ParamAdjustment
 from llmcore.domain.errors import LLMCoreError, ModelUnavailableError, UnknownModelError, UpstreamError
 from llmcore.domain.model_spec import ModelSpec
+from llmcore.domain.outcomes import OK, outcome_of
 from llmcore.domain.param_policy import ParamPolicy
 from llmcore.domain.registry import ModelRegistry
 from llmcore.domain.router import Router
+from llmcore.domain.usage import Usage
 from llmcore.ports.completion import AsyncCompletionPort, CompletionPort
 from llmcore.ports.telemetry import Telemetry
 
@@ -122,18 +124,20 @@ class ChatCompletion:
     ) -> ChatResponse:
         port = self._require(self._port, "complete")
         failure: UpstreamError | None = None
+        tried: PreparedRequest | None = None
         for name in self.chain(alias):
             prepared = self.prepare_in_chain(name, alias, messages, params, request_id)
             if prepared is None:
                 continue
+            tried = prepared
             try:
-                response = port.complete(prepared.request)
+                return self._finish(prepared, port.complete(prepared.request), alias, failure)
             except LLMCoreError as exc:
-                self._failed(prepared, exc)
-                failure = self._fall_back_from(exc, name, alias)
-                continue
-            return self._finish(prepared, response, alias, failure)
-        raise failure  # type: ignore[misc]  # the chain is never empty: its first name either returns or fails
+                failure = self._fall_back_from(prepared, exc, name, alias)
+            except BaseException as exc:  # cancelled, or a bug in an adapter or in llmcore: still counted once
+                self._ended(prepared, exc)
+                raise
+        return self._unserved(tried, failure)
 
     async def acomplete(
         self, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
@@ -141,18 +145,20 @@ class ChatCompletion:
     ) -> ChatResponse:
         port = self._require(self._async_port, "acomplete")
         failure: UpstreamError | None = None
+        tried: PreparedRequest | None = None
         for name in self.chain(alias):
             prepared = self.prepare_in_chain(name, alias, messages, params, request_id)
             if prepared is None:
                 continue
+            tried = prepared
             try:
-                response = await port.acomplete(prepared.request)
+                return self._finish(prepared, await port.acomplete(prepared.request), alias, failure)
             except LLMCoreError as exc:
-                self._failed(prepared, exc)
-                failure = self._fall_back_from(exc, name, alias)
-                continue
-            return self._finish(prepared, response, alias, failure)
-        raise failure  # type: ignore[misc]  # the chain is never empty: its first name either returns or fails
+                failure = self._fall_back_from(prepared, exc, name, alias)
+            except BaseException as exc:  # asyncio cancellation (a client that went away) included
+                self._ended(prepared, exc)
+                raise
+        return self._unserved(tried, failure)
 
     def prepare_in_chain(
         self, name: str, alias: str, messages: Sequence[Mapping[str, Any] | Message], params: Mapping[str, Any],
@@ -168,12 +174,25 @@ class ChatCompletion:
         except LLMCoreError:
             return None  # the fallback refuses this request (a param it does not take, drop_params off)
 
-    def _fall_back_from(self, exc: LLMCoreError, name: str, alias: str) -> UpstreamError:
-        """The error to fall back from, or ``exc`` raised when no fallback applies (Decision 13)."""
+    def _fall_back_from(self, prepared: PreparedRequest, exc: LLMCoreError, name: str, alias: str) -> UpstreamError:
+        """The error to fall back from, or ``exc`` raised when no fallback applies (Decision 13).
+
+        Counting is per client request (``domain.outcomes``): an alias handing the request on reports
+        only its upstream failure; ``request_finished`` comes from the alias that ends the request.
+        """
         if not falls_back(exc) or name == self.chain(alias)[-1]:
+            self._ended(prepared, exc)
             raise exc
         assert isinstance(exc, UpstreamError)
+        self._telemetry.upstream_failed(prepared.spec, exc, prepared.request.request_id)
         return exc
+
+    def _unserved(self, tried: PreparedRequest | None, failure: UpstreamError | None) -> ChatResponse:
+        """Every fallback left after ``failure`` was unservable: the request ends with ``failure``."""
+        # The chain is never empty and its first name either returns or fails, so both are set here.
+        assert tried is not None and failure is not None
+        self._report(tried, outcome_of(failure))
+        raise failure
 
     def _finish(
         self, prepared: PreparedRequest, response: ChatResponse, requested: str, failure: UpstreamError | None,
@@ -187,19 +206,18 @@ class ChatCompletion:
         if mismatch:
             warnings.append(mismatch)
             self._telemetry.model_mismatch(spec, response.model, prepared.request.request_id)
-        self._telemetry.request_finished(
-            spec, outcome="ok", seconds=self._clock() - prepared.started, usage=usage, stream=False,
-            request_id=prepared.request.request_id,
+        answer = evolve(
+            response, usage=usage, adjustments=prepared.adjustments, warnings=tuple(warnings),
+            request_id=prepared.request.request_id, served_alias=spec.alias,
         )
+        # Reported last: anything above that raises is counted by the caller's handler instead, once.
+        self._report(prepared, OK, usage)
         if self._log_content:
             self._telemetry.content_exchanged(
                 spec, prepared.request.messages_as_dicts(), response.content, response.reasoning_content,
                 prepared.request.request_id,
             )
-        return evolve(
-            response, usage=usage, adjustments=prepared.adjustments, warnings=tuple(warnings),
-            request_id=prepared.request.request_id, served_alias=spec.alias,
-        )
+        return answer
 
     def fallback_used(self, requested: str, fallback: str, failure: UpstreamError, request_id: str | None) -> str:
         """Report that ``fallback`` served a request for ``requested``; returns the warning for the caller."""
@@ -207,12 +225,16 @@ class ChatCompletion:
         return (f"{requested}: served by fallback {fallback} after {type(failure).__name__} on {requested} "
                 "(its retries were spent)")
 
-    def _failed(self, prepared: PreparedRequest, exc: LLMCoreError) -> None:
+    def _ended(self, prepared: PreparedRequest, exc: BaseException) -> None:
+        """``exc`` ends the request: its upstream failure (if one) and its one ``request_finished``."""
         if isinstance(exc, UpstreamError):
             self._telemetry.upstream_failed(prepared.spec, exc, prepared.request.request_id)
+        self._report(prepared, outcome_of(exc))
+
+    def _report(self, prepared: PreparedRequest, outcome: str, usage: Usage | None = None) -> None:
         self._telemetry.request_finished(
-            prepared.spec, outcome=type(exc).__name__, seconds=self._clock() - prepared.started, usage=None,
-            stream=False, request_id=prepared.request.request_id,
+            prepared.spec, outcome=outcome, seconds=self._clock() - prepared.started, usage=usage, stream=False,
+            request_id=prepared.request.request_id,
         )
 
     @staticmethod

@@ -8,12 +8,12 @@ from typing import Any
 from attrs import field, frozen
 
 from llmcore.domain.chat import ChatResponse, Message
-from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest
+from llmcore.domain.chat_completion import ChatCompletion
 from llmcore.domain.ranges import positive
 from llmcore.domain.registry import ModelRegistry, ModelStatus
 from llmcore.domain.secret import Secret
-from llmcore.domain.stream_fallbacks import StreamFallbacks
-from llmcore.domain.stream_session import AsyncStreamSession, StreamSession, StreamState
+from llmcore.domain.stream_completion import StreamCompletion
+from llmcore.domain.stream_session import AsyncStreamSession, StreamSession
 from llmcore.ports.resources import PooledResources
 
 Messages = Sequence[Mapping[str, Any] | Message]
@@ -56,6 +56,7 @@ class Core:
     ) -> None:
         self._registry = registry
         self._completion = completion
+        self._streams = StreamCompletion(completion)
         self._settings = settings
         self._resources = resources
 
@@ -114,36 +115,14 @@ class Core:
         raise_on_incomplete: bool = False, **params: Any,
     ) -> StreamSession:
         """A streamed completion. Model and param errors raise here; upstream errors on iteration."""
-        own = _own(params)
-        prepared = self._completion.prepare(model, messages, own, request_id)
-        self._completion.stream_port()
-        state = self._state_for(prepared, request_id)
-        return StreamSession(
-            StreamFallbacks(self._completion, prepared, state, messages, own).sync,
-            state,
-            telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
-            raise_on_incomplete=raise_on_incomplete,
-        )
-
-    def _state_for(self, prepared: PreparedRequest, request_id: str | None) -> StreamState:
-        logged = prepared.request.messages_as_dicts() if self._completion.log_content else None
-        return StreamState(prepared.spec, prepared.adjustments, request_id, logged)
+        return self._streams.stream(model, messages, _own(params), request_id, raise_on_incomplete)
 
     def astream(
         self, model: str, messages: Messages, *, request_id: str | None = None,
         raise_on_incomplete: bool = False, **params: Any,
     ) -> AsyncStreamSession:
         """The async twin of stream(): ``async with core.astream(...) as s: async for chunk in s``."""
-        own = _own(params)
-        prepared = self._completion.prepare(model, messages, own, request_id)
-        self._completion.async_stream_port()
-        state = self._state_for(prepared, request_id)
-        return AsyncStreamSession(
-            StreamFallbacks(self._completion, prepared, state, messages, own).asynchronous,
-            state,
-            telemetry=self._completion.telemetry, clock=self._completion.clock, started=prepared.started,
-            raise_on_incomplete=raise_on_incomplete,
-        )
+        return self._streams.astream(model, messages, _own(params), request_id, raise_on_incomplete)
 
 
 def _own(params: Mapping[str, Any]) -> dict[str, Any]:

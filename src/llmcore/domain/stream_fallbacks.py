@@ -13,7 +13,7 @@ from typing import Any
 from llmcore.domain.chat import Message, StreamChunk
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest, falls_back
 from llmcore.domain.errors import UpstreamError
-from llmcore.domain.stream_session import StreamState
+from llmcore.domain.stream_state import StreamState
 
 Messages = Sequence[Mapping[str, Any] | Message]
 
@@ -45,8 +45,10 @@ class StreamFallbacks:
     def _give_up_or_go_on(self, prepared: PreparedRequest, error: UpstreamError, last: bool) -> None:
         if last or not falls_back(error):
             raise error
-        # This alias is done; its failure is reported here, the session reports only the final one.
+        # This alias is done; its failure is reported here, the session reports only the final one (and
+        # not this one again when no fallback left can serve and it ends the request).
         self._completion.telemetry.upstream_failed(prepared.spec, error, prepared.request.request_id)
+        self._state.failure_reported = error
 
     def _served(self, prepared: PreparedRequest, failure: UpstreamError | None) -> None:
         if prepared is self._prepared or failure is None:

@@ -15,97 +15,12 @@ from llmcore.domain.chat import Choice, ParamAdjustment, StreamChunk
 from llmcore.domain.chat_completion import served_by_warning
 from llmcore.domain.errors import StreamIncompleteError, UpstreamError
 from llmcore.domain.model_spec import ModelSpec
-from llmcore.domain.stream_choices import ChoiceParts
+from llmcore.domain.outcomes import ABANDONED, CANCELLED, INCOMPLETE, OK, outcome_of
+from llmcore.domain.stream_state import INCOMPLETE_MESSAGES, StreamState
 from llmcore.domain.usage import Usage
 from llmcore.ports.telemetry import Telemetry
 
-INCOMPLETE_MESSAGES = {
-    "connection_lost": "the upstream connection broke before the stream finished",
-    "no_finish_reason": "the upstream stream ended without a finish reason",
-    "no_events": "the upstream stream sent no events",
-}
-
-
-class StreamState:
-    """What a stream has produced so far, choice by choice; judges completeness at the end."""
-
-    def __init__(
-        self, spec: ModelSpec, adjustments: tuple[ParamAdjustment, ...], request_id: str | None,
-        logged_messages: list[dict[str, Any]] | None = None,
-    ) -> None:
-        self.spec = spec
-        self.logged_messages = logged_messages  # set only when content logging is on
-        self.adjustments = adjustments
-        self.request_id = request_id
-        self.choices: dict[int, ChoiceParts] = {0: ChoiceParts(0)}
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-        self.model = ""
-        self.id = ""
-        self.system_fingerprint: str | None = None
-        self.service_tier: str | None = None
-        self.warnings: list[str] = []
-        self.complete = False
-        self.started = False
-        self.finished = False
-        self.incomplete_reason: str | None = None
-        self.served_by_checked = False
-        self._saw_anything = False
-        self._seen_choices: set[int] = set()
-
-    @property
-    def content_parts(self) -> list[str]:
-        """Choice 0's content deltas."""
-        return self.choices[0].content_parts
-
-    @property
-    def reasoning_parts(self) -> list[str]:
-        """Choice 0's reasoning deltas."""
-        return self.choices[0].reasoning_parts
-
-    def feed(self, chunk: StreamChunk) -> StreamChunk | None:
-        """Record ``chunk``; return it if the caller should see it."""
-        if chunk.is_finish_only and not self._saw_anything:
-            # LiteLLM invents a finish chunk for a stream with no events; until something real
-            # arrives it is held back, so such a stream ends with nothing yielded and the caller
-            # (the proxy) can still answer with an ordinary error instead of a started stream.
-            self.finish_reason = chunk.finish_reason
-            return None
-        self.started = True
-        self.model = chunk.model or self.model
-        self.id = chunk.id or self.id
-        self.system_fingerprint = chunk.system_fingerprint or self.system_fingerprint
-        self.service_tier = chunk.service_tier or self.service_tier
-        if chunk.role or chunk.has_output or chunk.usage:
-            self._saw_anything = True
-        if chunk.usage is not None:
-            self.usage = chunk.usage.under(self.spec.usage_convention).priced(self.spec.prices)
-        if chunk.is_usage_only:
-            return None  # the usage chunk: collected, not a delta
-        if not chunk.is_empty or chunk.role:
-            self._seen_choices.add(chunk.index)
-        parts = self.choices.get(chunk.index) or self.choices.setdefault(chunk.index, ChoiceParts(chunk.index))
-        parts.feed(chunk)
-        if chunk.finish_reason and (chunk.index == 0 or self.finish_reason is None):
-            self.finish_reason = chunk.finish_reason
-        return None if chunk.is_empty else chunk
-
-    def end(self, error: UpstreamError | None = None) -> str | None:
-        """Judge the finished stream; returns the incomplete reason, if any."""
-        self.finished = True
-        if error is not None:
-            reason = getattr(error, "reason", None) or "connection_lost"
-        elif not self._saw_anything:
-            reason = "no_events"
-        elif self.finish_reason is None or any(
-                self.choices[index].finish_reason is None for index in self._seen_choices):
-            reason = "no_finish_reason"
-        else:
-            self.complete = True
-            return None
-        self.incomplete_reason = reason
-        self.warnings.append(f"stream incomplete: {INCOMPLETE_MESSAGES.get(reason, reason)}")
-        return reason
+__all__ = ["INCOMPLETE_MESSAGES", "AsyncStreamSession", "StreamSession", "StreamState"]
 
 
 class _SessionBase:
@@ -213,8 +128,9 @@ class _SessionBase:
         """Before the first chunk an error propagates; after it, the stream ends incomplete."""
         if not self._state.started:
             self._state.finished = True
-            self._telemetry.upstream_failed(self._state.spec, error, self._state.request_id)
-            self._report(outcome=type(error).__name__)
+            if error is not self._state.failure_reported:
+                self._telemetry.upstream_failed(self._state.spec, error, self._state.request_id)
+            self._report(outcome=outcome_of(error))
             raise error
         self._conclude(error)
 
@@ -224,7 +140,7 @@ class _SessionBase:
         if reason is not None:
             detail = str(error) if error is not None else INCOMPLETE_MESSAGES[reason]
             self._telemetry.stream_incomplete(state.spec, reason, detail, state.request_id)
-        self._report(outcome="ok" if reason is None else "incomplete")
+        self._report(outcome=OK if reason is None else INCOMPLETE)
         if state.logged_messages is not None:
             self._telemetry.content_exchanged(
                 state.spec, state.logged_messages, "".join(state.content_parts), "".join(state.reasoning_parts),
@@ -250,7 +166,24 @@ class _SessionBase:
         if not self._state.finished:
             self._state.finished = True
             self._state.warnings.append("stream closed by the caller before it finished")
-            self._report(outcome="cancelled")
+            self._report(outcome=CANCELLED)
+
+    def _stopped_by(self, error: BaseException) -> None:
+        """Something other than an UpstreamError left the upstream iterator: a cancelled task, or a bug in an
+        adapter or in llmcore. It propagates; the request is over and counted once, under its outcome."""
+        if not self._state.finished:
+            self._state.finished = True
+            self._report(outcome=outcome_of(error))
+
+    def __del__(self) -> None:
+        # A session the caller stopped reading and never closed: the garbage collector is the last one to
+        # see it, so the request is counted here (its upstream generator is collected and closed with it).
+        try:
+            if not self._state.finished:
+                self._state.finished = True
+                self._report(outcome=ABANDONED)
+        except Exception:  # noqa: BLE001 - a finaliser must not raise (at interpreter exit modules are gone)
+            pass
 
 
 class StreamSession(_SessionBase):
@@ -265,6 +198,13 @@ class StreamSession(_SessionBase):
         return self
 
     def __next__(self) -> StreamChunk:
+        try:
+            return self._next()
+        except BaseException as error:  # once finished (StopIteration included) this reports nothing more
+            self._stopped_by(error)
+            raise
+
+    def _next(self) -> StreamChunk:
         while not self._state.finished:
             try:
                 if self._upstream is None:
@@ -310,6 +250,13 @@ class AsyncStreamSession(_SessionBase):
         return self
 
     async def __anext__(self) -> StreamChunk:
+        try:
+            return await self._anext()
+        except BaseException as error:  # asyncio.CancelledError included; a finished stream reports nothing more
+            self._stopped_by(error)
+            raise
+
+    async def _anext(self) -> StreamChunk:
         while not self._state.finished:
             try:
                 if self._upstream is None:

@@ -12,15 +12,16 @@ from llmcore.domain.usage import Usage
 class Telemetry(Protocol):
     """Receives events; must never raise and never block for long.
 
-    ``outcome`` is ``ok`` or the error class name. Implementations mask
-    secrets before anything is emitted. These are every event the domain and
-    the composition root report; LoguruTelemetry, PrometheusTelemetry,
-    RecordingTelemetry, NullTelemetry and FanoutTelemetry implement all of them
-    (tests/unit/test_telemetry_port.py checks each). What an application reads
-    from one adapter only (``PrometheusTelemetry.render``, ``model_available``,
-    ``observe_overhead``; ``LoguruTelemetry.secrets``, ``add_secrets``;
-    ``model_unavailable``, reported by the application at start-up) stays on
-    that adapter: the core never calls it.
+    ``request_finished`` comes exactly once per request, its ``outcome`` one of
+    ``domain.outcomes`` (``ok``, ``incomplete``, ``cancelled``, ``abandoned`` or the
+    error class name). Implementations mask secrets before anything is emitted.
+    These are every event the domain and the composition root report;
+    LoguruTelemetry, PrometheusTelemetry, RecordingTelemetry, NullTelemetry and
+    FanoutTelemetry implement all of them (tests/unit/test_ports_complete.py checks
+    each). What an application reads from one adapter only
+    (``PrometheusTelemetry.render``, ``model_available``, ``observe_overhead``;
+    ``LoguruTelemetry.secrets``, ``add_secrets``; ``model_unavailable``, reported by
+    the application at start-up) stays on that adapter: the core never calls it.
     """
 
     def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None: ...
