@@ -28,6 +28,21 @@ def json_response(document: Any, status: int = 200, headers: dict[str, str] | No
                         headers={"Content-Type": "application/json", **(headers or {})})
 
 
+def bearer_token(request: web.BaseRequest) -> str:
+    """The token of an ``Authorization: Bearer`` header, or "" when there is none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def log_error_answer(exc: BaseException, status: int, message: str) -> None:
+    """Log an error answer the Core's telemetry never saw: llmcore's own failure, or a refused request."""
+    if status == 500:
+        logger.opt(exception=exc).bind(event="proxy_error", status=500).error("request failed inside the proxy")
+    elif status in (400, 401, 404, 413):
+        # Upstream failures are logged by the Core's telemetry; these never reached it.
+        logger.bind(event="request_refused", status=status).info(f"refused with HTTP {status}: {message}")
+
+
 class ProxyHandlers:
     """The route handlers; one per application, holding no per-request state."""
 
@@ -44,20 +59,15 @@ class ProxyHandlers:
     def _check_master_key(self, request: web.BaseRequest) -> None:
         if self._master_key is None:
             return
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if not token:
             raise MasterKeyError("this proxy needs 'Authorization: Bearer <master key>'")
-        if not self._master_key.matches(token.strip()):
+        if not self._master_key.matches(token):
             raise MasterKeyError("the bearer token is not this proxy's master key")
 
     def _error(self, exc: BaseException, request_id: str) -> web.Response:
         rendered = wire_error(exc, self._secrets)
-        if rendered.status == 500:
-            logger.opt(exception=exc).bind(event="proxy_error", status=500).error("request failed inside the proxy")
-        elif rendered.status in (400, 401, 404, 413):
-            # Upstream failures are logged by the Core's telemetry; these never reached it.
-            logger.bind(event="request_refused", status=rendered.status).info(
-                f"refused with HTTP {rendered.status}: {rendered.body['error']['message']}")
+        log_error_answer(exc, rendered.status, rendered.body["error"]["message"])
         return json_response(rendered.body, rendered.status, {"x-request-id": request_id, **rendered.headers})
 
     async def read_body(self, request: web.Request) -> bytes:

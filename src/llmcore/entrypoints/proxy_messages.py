@@ -34,7 +34,9 @@ from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_b
 from llmcore.entrypoints.anthropic_stream import SSE_HEADERS, MessageEvents
 from llmcore.entrypoints.anthropic_wire import anthropic_error, error_status, message, message_id
 from llmcore.entrypoints.openai_wire import MasterKeyError
-from llmcore.entrypoints.proxy_handlers import SERVED_ALIAS_HEADER, ProxyHandlers, json_response
+from llmcore.entrypoints.proxy_handlers import (
+    SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer,
+)
 from llmcore.entrypoints.proxy_request import request_id_of
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
 
@@ -55,10 +57,7 @@ class MessagesHandlers:
     def _check_key(self, request: web.BaseRequest) -> None:
         if self._master_key is None:
             return
-        sent = request.headers.get("x-api-key", "").strip()
-        if not sent:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            sent = token.strip() if scheme.lower() == "bearer" else ""
+        sent = request.headers.get("x-api-key", "").strip() or bearer_token(request)
         if not sent:
             raise MasterKeyError("this proxy needs its master key in 'x-api-key' or 'Authorization: Bearer'")
         if not self._master_key.matches(sent):
@@ -66,12 +65,7 @@ class MessagesHandlers:
 
     def _error(self, exc: BaseException, request_id: str) -> web.Response:
         rendered = anthropic_error(exc, self._secrets)
-        if rendered.status == 500:
-            logger.opt(exception=exc).bind(event="proxy_error", status=500).error("request failed inside the proxy")
-        elif rendered.status in (400, 401, 404, 413):
-            # Upstream failures are logged by the Core's telemetry; these never reached it.
-            logger.bind(event="request_refused", status=rendered.status).info(
-                f"refused with HTTP {rendered.status}: {rendered.body['error']['message']}")
+        log_error_answer(exc, rendered.status, rendered.body["error"]["message"])
         return json_response(rendered.body, rendered.status,
                              {"x-request-id": request_id, "request-id": request_id, **rendered.headers})
 
