@@ -30,6 +30,7 @@ from tenacity.wait import wait_base
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
 from llmcore.domain.errors import RateLimitError, UpstreamError
 from llmcore.domain.model_spec import RetryPolicy
+from llmcore.domain.stream_closing import aclose_stream, close_stream
 from llmcore.ports.completion import AsyncCompletionPort, CompletionPort
 from llmcore.ports.telemetry import Telemetry
 
@@ -138,7 +139,7 @@ class RetryingCompletion:
             except StopIteration:
                 return upstream, None
             except BaseException:
-                _close(upstream)
+                close_stream(upstream)
                 raise
 
         try:
@@ -166,7 +167,7 @@ class RetryingCompletion:
             except StopAsyncIteration:
                 return upstream, None
             except BaseException:
-                await _aclose(upstream)
+                await aclose_stream(upstream)
                 raise
 
         try:
@@ -184,7 +185,7 @@ class RetryingCompletion:
                 async for chunk in upstream:
                     yield chunk
         finally:
-            await _aclose(upstream)
+            await aclose_stream(upstream)
 
 
 class _Attempts:
@@ -250,16 +251,4 @@ def _chain(upstream: Iterator[StreamChunk], first: StreamChunk | None) -> Iterat
             yield first
             yield from upstream
     finally:
-        _close(upstream)
-
-
-def _close(upstream: Any) -> None:
-    close = getattr(upstream, "close", None)
-    if close is not None:
-        close()
-
-
-async def _aclose(upstream: Any) -> None:
-    aclose = getattr(upstream, "aclose", None)
-    if aclose is not None:
-        await aclose()
+        close_stream(upstream)

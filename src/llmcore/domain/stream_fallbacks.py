@@ -13,6 +13,7 @@ from typing import Any
 from llmcore.domain.chat import Message, StreamChunk
 from llmcore.domain.chat_completion import ChatCompletion, PreparedRequest, falls_back
 from llmcore.domain.errors import UpstreamError
+from llmcore.domain.stream_closing import aclose_stream, close_stream
 from llmcore.domain.stream_state import StreamState
 
 Messages = Sequence[Mapping[str, Any] | Message]
@@ -70,7 +71,7 @@ class StreamFallbacks:
             except StopIteration:
                 first = None
             except UpstreamError as error:
-                _close(upstream)
+                close_stream(upstream)
                 self._give_up_or_go_on(prepared, error, last)
                 failure = error
                 continue
@@ -81,7 +82,7 @@ class StreamFallbacks:
                     yield first
                     yield from upstream
             finally:
-                _close(upstream)
+                close_stream(upstream)
             return
         if failure is not None:
             raise failure  # every fallback left was unservable
@@ -96,7 +97,7 @@ class StreamFallbacks:
             except StopAsyncIteration:
                 first = None
             except UpstreamError as error:
-                await _aclose(upstream)
+                await aclose_stream(upstream)
                 self._give_up_or_go_on(prepared, error, last)
                 failure = error
                 continue
@@ -107,19 +108,7 @@ class StreamFallbacks:
                     async for chunk in upstream:
                         yield chunk
             finally:
-                await _aclose(upstream)
+                await aclose_stream(upstream)
             return
         if failure is not None:
             raise failure  # every fallback left was unservable
-
-
-def _close(upstream: Any) -> None:
-    close = getattr(upstream, "close", None)
-    if close is not None:
-        close()
-
-
-async def _aclose(upstream: Any) -> None:
-    aclose = getattr(upstream, "aclose", None)
-    if aclose is not None:
-        await aclose()
