@@ -21,7 +21,6 @@ values Anthropic's API uses and its SDK turns into classes: 400
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,11 +30,11 @@ from llmcore.domain.errors import (
     RateLimitError, StreamIncompleteError, UnknownModelError, UpstreamAuthError, UpstreamError, UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from llmcore.domain.redaction import redact
 from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Usage
 from llmcore.entrypoints.openai_wire import (
-    MalformedRequestError, MasterKeyError, RequestTooLargeError, UnknownRouteError, WireError, wire_message,
+    MalformedRequestError, MasterKeyError, RequestTooLargeError, UnknownRouteError, WireError, error_text,
+    retry_after_header,
 )
 
 # llmcore error class -> (HTTP status, Anthropic error type). Most specific first: the first match wins.
@@ -81,15 +80,8 @@ def error_body(message: str, kind: str) -> dict[str, Any]:
 def anthropic_error(exc: BaseException, secrets: Iterable[Secret | str] = ()) -> WireError:
     """``exc`` as an Anthropic-shaped HTTP error; the message is redacted with the known secrets again."""
     status, kind = error_status(exc)
-    if isinstance(exc, LLMCoreError):
-        message = redact(wire_message(exc), secrets)
-    else:
-        # An unexpected exception's text may hold anything; the log has the details.
-        message = "internal error in the llmcore proxy; see its log for details"
-    headers: dict[str, str] = {}
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        headers["retry-after"] = str(max(0, math.ceil(exc.retry_after)))
-    return WireError(status=status, body=error_body(message, kind), headers=headers)
+    return WireError(status=status, body=error_body(error_text(exc, secrets), kind),
+                     headers=retry_after_header(exc, "retry-after"))
 
 
 def stop_reason(finish_reason: str | None) -> str:

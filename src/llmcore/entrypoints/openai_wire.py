@@ -130,16 +130,23 @@ def wire_message(exc: LLMCoreError) -> str:
 def wire_error(exc: BaseException, secrets: Iterable[Secret | str] = ()) -> WireError:
     """``exc`` as an HTTP error. The message is redacted again with the known secrets (belt and braces)."""
     kind = error_kind(exc)
+    return WireError(status=kind.status, body=error_body(error_text(exc, secrets), kind, getattr(exc, "param", None)),
+                     headers=retry_after_header(exc, "Retry-After"))
+
+
+def error_text(exc: BaseException, secrets: Iterable[Secret | str] = ()) -> str:
+    """What an HTTP client may read of ``exc``, in any wire format: redacted again with the known secrets."""
     if isinstance(exc, LLMCoreError):
-        message = redact(wire_message(exc), secrets)
-    else:
-        # An unexpected exception's text may hold anything; the log has the details.
-        message = "internal error in the llmcore proxy; see its log for details"
-    headers: dict[str, str] = {}
+        return redact(wire_message(exc), secrets)
+    # An unexpected exception's text may hold anything; the log has the details.
+    return "internal error in the llmcore proxy; see its log for details"
+
+
+def retry_after_header(exc: BaseException, name: str) -> dict[str, str]:
+    """``{name: seconds}`` for a rate limit that said when to retry (whole seconds, rounded up), else ``{}``."""
     if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        headers["Retry-After"] = str(max(0, math.ceil(exc.retry_after)))
-    return WireError(status=kind.status, body=error_body(message, kind, getattr(exc, "param", None)),
-                     headers=headers)
+        return {name: str(max(0, math.ceil(exc.retry_after)))}
+    return {}
 
 
 def stream_error_event(message: str, kind: ErrorKind = STREAM_INCOMPLETE) -> dict[str, Any]:
