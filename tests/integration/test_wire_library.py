@@ -116,3 +116,19 @@ def test_n_2_and_logprobs_round_trip_json_and_stream_alike(fakes: Fakes, model: 
     assert session.complete and all(c.finish_reason == "stop" for c in session.choices)
     sent = (fakes.xai if model.startswith("grok") else fakes.generic).requests[-1].body
     assert (sent["n"], sent["logprobs"], sent["top_logprobs"]) == (2, True, 2)
+
+
+@pytest.mark.parametrize("model", ["grok-code-fast-1", "gpt-x"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_user_and_metadata_reach_an_openai_wire_upstream(fakes: Fakes, model: str, stream: bool) -> None:
+    # LiteLLM's openai/ route sends `user` only for models in OpenAI's own catalog, and keeps
+    # `metadata` for its own logging on every route: both were lost without a word.
+    params = {"user": "tenant-7", "metadata": {"ticket": "T-42"}}
+    if stream:
+        with fakes.core.stream(model, HI, **params) as session:
+            list(session)
+    else:
+        fakes.core.complete(model, HI, **params)
+    sent = (fakes.xai if model.startswith("grok") else fakes.generic).requests[-1].body
+    assert (sent.get("user"), sent.get("metadata")) == ("tenant-7", {"ticket": "T-42"})
+    assert "extra_body" not in sent

@@ -89,3 +89,29 @@ def test_a_bare_model_name_is_sent_without_a_route():
     spec = ModelSpec(alias="mini", upstream_model="gpt-5-mini", provider="openai", route="",
                      credentials=Credentials(api_key=Secret(make_canary("sk")), base_url_required=False))
     assert call_kwargs(request(spec), stream=False)["model"] == "gpt-5-mini"
+
+
+def openai_wire(route: str, provider: str, **provider_params: Any) -> ModelSpec:
+    return ModelSpec(alias="m", upstream_model="gpt-4o", provider=provider, route=route,
+                     credentials=Credentials(api_key=Secret(make_canary("sk")), base_url="http://127.0.0.1:9/v1"),
+                     provider_params=provider_params)
+
+
+@pytest.mark.parametrize(("route", "provider"), [("openai", "xai"), ("openai", "openai_compatible"),
+                                                  ("xai", "xai"), ("", "openai")])
+def test_user_and_metadata_travel_in_the_body_on_every_openai_wire_route(route: str, provider: str):
+    kwargs = call_kwargs(request(openai_wire(route, provider), user="u1", metadata={"k": "v"}, seed=3), stream=False)
+    assert "user" not in kwargs and "metadata" not in kwargs  # LiteLLM would drop or keep them for itself
+    assert kwargs["extra_body"] == {"user": "u1", "metadata": {"k": "v"}} and kwargs["seed"] == 3
+
+
+def test_an_operators_extra_body_keeps_its_values_beside_the_moved_fields():
+    spec = openai_wire("openai", "openai_compatible", extra_body={"user": "operator", "top_k": 5})
+    kwargs = call_kwargs(request(spec, user="client", metadata={"k": "v"}), stream=True)
+    assert kwargs["extra_body"] == {"user": "operator", "top_k": 5, "metadata": {"k": "v"}}
+    assert spec.provider_params["extra_body"] == {"user": "operator", "top_k": 5}
+
+
+def test_other_routes_leave_user_to_litellm_and_get_no_extra_body():
+    kwargs = call_kwargs(request(bedrock(make_canary("aws")), user="u1"), stream=False)
+    assert kwargs["user"] == "u1" and "extra_body" not in kwargs

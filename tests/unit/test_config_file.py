@@ -253,3 +253,20 @@ def test_a_wrong_value_in_a_secret_field_is_described_by_type_not_shown(tmp_path
     assert "partner-secret-value" not in text and "12345678" not in text
     assert "litellm_params.api_key: expected str, got list (value not shown)" in text
     assert "general_settings.master_key: expected str, got int (value not shown)" in text
+
+
+def test_metadata_is_a_visible_drop_where_litellm_would_keep_it_and_sent_on_openai_wire_routes(tmp_path, canary):
+    path = write_config(tmp_path, """
+        model_list:
+          - model_name: claude
+            litellm_params: {model: anthropic/claude-sonnet-4-5, api_key: os.environ/ANTHROPIC_API_KEY}
+          - model_name: gpt
+            litellm_params: {model: gpt-4o, api_key: os.environ/OPENAI_API_KEY}
+          - model_name: grok-code-fast-1
+            litellm_params: {model: openai/grok-code-fast-1, api_key: os.environ/GROK_API_KEY}
+    """)
+    registry = registry_from(path, {"ANTHROPIC_API_KEY": canary, "OPENAI_API_KEY": canary, "GROK_API_KEY": canary})
+    claude = registry.resolve("claude").param_rules
+    assert "metadata" in claude.drop and "LiteLLM's anthropic/ route keeps it" in claude.reasons["metadata"]
+    assert "metadata" not in registry.resolve("gpt").param_rules.drop
+    assert "metadata" not in registry.resolve("grok-code-fast-1").param_rules.drop

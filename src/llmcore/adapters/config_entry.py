@@ -20,7 +20,7 @@ from llmcore.adapters.credentials import resolve_provider
 from llmcore.adapters.env_file_secrets import is_reference
 from llmcore.adapters.config_route import Route, choose_profile, parse_route
 from llmcore.adapters.model_defaults import CATALOG_SOURCE, Defaults, defaults_for
-from llmcore.adapters.provider_profiles import XAI, ProviderProfile, known_provider_names
+from llmcore.adapters.provider_profiles import OPENAI_WIRE_ROUTES, XAI, ProviderProfile, known_provider_names
 from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.model_spec import Capabilities, Deployment, Lifecycle, ModelSpec, ParamRules, RetryPolicy
 from llmcore.domain.secret import Secret
@@ -272,9 +272,16 @@ def _param_rules(
     for extra in (params.additional_drop_params if params else None) or ():
         if extra not in drop:
             drop.append(extra)
+    reasons = {p: r for p, r in defaults.drop.items() if r}
+    if profile.route not in OPENAI_WIRE_ROUTES and "metadata" not in drop:
+        # LiteLLM takes `metadata` as its own logging kwarg and sends nothing upstream on these routes
+        # (on the OpenAI-wire ones llmcore sends it in the body): dropped visibly, not lost silently.
+        drop.append("metadata")
+        reasons["metadata"] = (f"LiteLLM's {profile.route}/ route keeps it for its own logging; "
+                               "the upstream never sees it")
     return ParamRules(
         drop=tuple(drop),
-        reasons={p: r for p, r in defaults.drop.items() if r},
+        reasons=reasons,
         rename=rules.rename if rules.rename is not None else profile.param_rules.rename,
         strip_name_from_non_user=_first(rules.strip_name_from_non_user, profile.param_rules.strip_name_from_non_user),
         drop_params=drop_params,

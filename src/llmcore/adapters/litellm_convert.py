@@ -10,6 +10,7 @@ from typing import Any
 
 from attrs import evolve
 
+from llmcore.adapters.provider_profiles import OPENAI_WIRE_ROUTES
 from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk
 from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
 from llmcore.domain.model_spec import ModelSpec
@@ -20,6 +21,11 @@ OWNED_KWARGS = frozenset({
     "model", "messages", "api_key", "api_base", "base_url", "timeout", "max_retries", "num_retries",
     "extra_headers", "stream", "stream_options", "input_cost_per_token", "output_cost_per_token",
 })
+
+# OpenAI request fields LiteLLM does not send on those routes although the client set them: ``user``
+# only goes to models in OpenAI's own catalog (gpt_transformation.py, for Azure AI's sake), and
+# ``metadata`` is LiteLLM's own logging kwarg on every route. They travel in ``extra_body`` instead.
+BODY_ONLY_PARAMS = ("user", "metadata")
 
 
 def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
@@ -35,7 +41,8 @@ def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     ``azure_ad_token``...) are revealed here and nowhere else. ``max_retries=0`` turns the
     OpenAI SDK's hidden retries off; the retry policy owns retries. A request param never
     overrides any of these. Every container is fresh, so nothing LiteLLM does to one call's
-    dicts reaches the request or another call.
+    dicts reaches the request or another call. On the OpenAI-wire routes, ``user`` and
+    ``metadata`` go in ``extra_body``: LiteLLM would not send them (:data:`BODY_ONLY_PARAMS`).
     """
     spec = request.spec
     key, base_url = _credentials(spec)
@@ -56,6 +63,8 @@ def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     for name, value in (("api_key", key), ("api_base", base_url)):
         if value is not None:
             kwargs[name] = value
+    if (spec.route or spec.provider) in OPENAI_WIRE_ROUTES:
+        _move_to_body(kwargs, [name for name in BODY_ONLY_PARAMS if name in request.params])
     if stream:
         kwargs.update(stream=True, stream_options={"include_usage": True})
     if spec.prices.known:
@@ -64,6 +73,16 @@ def call_kwargs(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         kwargs.update(input_cost_per_token=spec.prices.input_per_token,
                       output_cost_per_token=spec.prices.output_per_token)
     return kwargs
+
+
+def _move_to_body(kwargs: dict[str, Any], names: list[str]) -> None:
+    if not names:
+        return
+    body = dict(kwargs.get("extra_body") or {})
+    for name in names:
+        value = kwargs.pop(name)
+        body.setdefault(name, value)  # an operator's extra_body (litellm_params) keeps its own value
+    kwargs["extra_body"] = body
 
 
 def _credentials(spec: ModelSpec) -> tuple[str | None, str | None]:

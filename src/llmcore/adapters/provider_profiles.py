@@ -21,6 +21,10 @@ from llmcore.domain.usage import UsageConvention
 GLOBAL_KEY_ENV = "LLMCORE_API_KEY"
 GLOBAL_BASE_URL_ENV = "LLMCORE_BASE_URL"
 XAI_HOST = "api.x.ai"
+# LiteLLM routes whose upstream speaks the OpenAI chat wire through the OpenAI SDK, which sends
+# ``extra_body`` as part of the JSON body: request fields LiteLLM would not send go there. A bare
+# model name (no route) is LiteLLM's OpenAI provider.
+OPENAI_WIRE_ROUTES = frozenset({"openai", "xai"})
 
 
 @frozen(kw_only=True)
