@@ -72,7 +72,6 @@ def run(
             subject_for(config, alias, environment)
     else:
         _check_fake_routes(config, aliases, environment)
-    warm_up()
     code = EXIT_OK
     documents = []
     for alias in aliases:
@@ -81,7 +80,7 @@ def run(
             start_logging(secrets)
             with build_core(subject.config) as core:
                 run_of_alias = certify(subject, core, budget_usd=budget_usd, upstream=upstream,
-                                       before_check=before_check)
+                                       before_check=before_check, warm_up=warm_up)
         doc = document(run_of_alias, secrets)
         documents.append(doc)
         if not json_output:
