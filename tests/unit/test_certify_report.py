@@ -122,3 +122,10 @@ def test_report_names_are_safe_file_names_with_the_utc_time(tmp_path: Path, alia
     json_path, md_path = report_paths(document(_run_with_evidence({}, alias)), tmp_path)
     assert (json_path.name, md_path.name) == (f"{name}.json", f"{name}.md")
     assert json_path.parent == tmp_path
+
+
+def test_an_answer_holding_a_code_fence_cannot_break_the_markdown() -> None:
+    doc = document(_run_with_evidence({"content": "```python\nprint(1)\n```"}))
+    text = markdown(doc)
+    assert "````json" in text  # a fence longer than the answer's own
+    assert text.count("````") == 2 * 7

@@ -303,3 +303,11 @@ def test_the_narrowed_config_drops_fallbacks_and_adds_the_missing_model(tmp_path
     assert dict(subject.config.routing.fallbacks) == {}
     assert [s.alias for s in subject.config.specs] == [GROK, MISSING_ALIAS]
     assert subject.config.specs[1].upstream_model == "llmcore-certify-no-such-model"
+
+
+def test_a_bug_on_the_error_path_is_not_a_clean_classified_error() -> None:
+    from llmcore.domain.errors import InternalError
+
+    bug = InternalError("the answer could not be converted", model=MISSING_ALIAS)
+    status, reason = verdicts(run(passing_script(), missing=[bug]))["error_path"]
+    assert status == "failed" and (reason or "").startswith("not an upstream error: InternalError")

@@ -18,7 +18,7 @@ from llmcore.domain.redaction import redact
 from llmcore.domain.secret import Secret
 
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
-SCHEMA_ID = "https://llmcore.dev/schemas/certify-report-1.json"
+SCHEMA_ID = "urn:llmcore:certify-report:1"  # the schema's $id: names the format, resolves to no server
 REPORT_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -91,6 +91,12 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in ``text`` (a model's answer may hold a fence of its own)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def markdown(doc: Mapping[str, Any]) -> str:
     """The report for humans: the same content as the JSON document (which it is rendered from)."""
     lines = [
@@ -132,8 +138,9 @@ def markdown(doc: Mapping[str, Any]) -> str:
         lines += [f"- Requests: {check['requests']}; cost from: {', '.join(check['cost_sources']) or '-'}"]
         lines += [f"- Finding: {_cell(f)}" for f in check["findings"]]
         if check["evidence"]:
-            lines += ["", "Evidence:", "", "```json", json.dumps(check["evidence"], indent=2, ensure_ascii=False),
-                      "```"]
+            evidence = json.dumps(check["evidence"], indent=2, ensure_ascii=False)
+            fence = _fence(evidence)
+            lines += ["", "Evidence:", "", f"{fence}json", evidence, fence]
     return "\n".join(lines) + "\n"
 
 
