@@ -4,6 +4,11 @@ Everything shown passes through :func:`masked` first: every configured key
 (and the key made up for ``--upstream fake``) becomes its mask, and anything
 key-shaped or a URL's userinfo is masked too (``domain.redaction``). Requests
 are described by their params and sizes, never by their headers.
+
+The document is not validated at run time: this module alone fixes its shape,
+llmcore's tests validate every kind of run (passed, failed, stopped by the
+budget) against the schema, and validating here would make ``jsonschema``
+(today only LiteLLM's dependency and a dev tool) a runtime dependency.
 """
 from __future__ import annotations
 

@@ -377,7 +377,7 @@ def smoke(ctx: click.Context, json_flag: bool) -> None:
 @click.argument("aliases", nargs=-1, required=True, metavar="ALIAS...")
 @click.option("--budget-usd", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_USD, show_default=True,
               help="Most the run may spend per alias; it stops before a check that could pass it (exit 1).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, writable=True, path_type=Path), default=None,
               help="Write certify-<alias>-<UTC time>.json and .md reports into this directory.")
 @click.option("--upstream", type=click.Choice(UPSTREAMS), default="configured", show_default=True,
               help="configured: the alias's real upstream; fake: the shipped fake xAI server (no key needed).")
