@@ -25,8 +25,8 @@ def test_help_shows_the_options_but_not_the_test_only_fault() -> None:
     result = invoke("certify", "--help")
     assert result.exit_code == 0
     shown = " ".join(result.output.split())  # click wraps the help text to the terminal's width
-    for option in ("--budget-usd FLOAT RANGE", "[default: 0.05; x>=0]", "--out DIRECTORY", "--upstream [configured|fake]",
-                   "--json", "docs/certify.md"):
+    for option in ("--budget-usd FLOAT RANGE", "[default: 0.05; x>=0]", "--out DIRECTORY",
+                   "--upstream [configured|fake]", "--json", "docs/certify.md"):
         assert option in shown
     assert "--fake-fault" not in shown
 
