@@ -36,6 +36,8 @@ COVERED_ELSEWHERE = {
     "kubectl ": "tests/deploy/test_deploy_docs.py (no cluster here: names and paths checked against deploy/)",
     "claude": "tests/e2e/test_messages_proxy.py drives the wire Claude Code speaks (Claude Code is not installed here)",
     "curl -s http://127.0.0.1:4000/v1/messages": "tests/e2e/test_messages_proxy.py (the same request, raw, ?beta=true)",
+    "llmcore certify grok-code-fast-1 --out": "tests/security/test_canaries_certify.py (the same command against a "
+                                              "fake xAI server configured as the alias's real upstream)",
 }
 
 

@@ -27,6 +27,7 @@ import llmcore
 from llmcore.adapters.recording_telemetry import NullTelemetry
 from llmcore.adapters.yaml_config import LoadedConfig
 from llmcore.bootstrap import Runtime, build, build_runtime, load_config, registry_for
+from llmcore.certify import CHECK_IDS, DEFAULT_BUDGET_USD, UPSTREAMS
 from llmcore.domain.chat import InvalidMessageError
 from llmcore.domain.core import CORE_KEYWORDS, CORE_OWNED_PARAMS, Core
 from llmcore.domain.errors import (
@@ -370,6 +371,44 @@ def smoke(ctx: click.Context, json_flag: bool) -> None:
     """
     state: Invocation = ctx.obj
     ctx.exit(state.wiring.smoke_runner(state.wants_json(json_flag)))
+
+
+@cli.command()
+@click.argument("aliases", nargs=-1, required=True, metavar="ALIAS...")
+@click.option("--budget-usd", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_USD, show_default=True,
+              help="Most the run may spend per alias; it stops before a check that could pass it (exit 1).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, writable=True, path_type=Path), default=None,
+              help="Write certify-<alias>-<UTC time>.json and .md reports into this directory.")
+@click.option("--upstream", type=click.Choice(UPSTREAMS), default="configured", show_default=True,
+              help="configured: the alias's real upstream; fake: the shipped fake xAI server (no key needed).")
+@click.option("--fake-fault", type=click.Choice(CHECK_IDS), default=None, hidden=True,
+              help="With --upstream fake: make the fake fail this check (tests).")
+@json_option
+@click.pass_context
+def certify(ctx: click.Context, aliases: tuple[str, ...], budget_usd: float, out_dir: Path | None, upstream: str,
+            fake_fault: str | None, json_flag: bool) -> None:
+    """Prove each ALIAS against its upstream: seven live checks within a budget, with a report.
+
+    Exit 0 when every check passed, 1 when one failed or the budget stopped the
+    run, 2 for a usage or config error (an alias without a key is refused at once).
+    See docs/certify.md.
+    """
+    from llmcore.certify.command import run
+
+    state: Invocation = ctx.obj
+    if fake_fault is not None and upstream != "fake":
+        raise click.BadParameter("only with --upstream fake", param_hint="'--fake-fault'")
+    telemetry = None if state.logs_requested else NullTelemetry()
+    code = run(
+        config=state.load_config(), env=state.env, aliases=aliases, budget_usd=budget_usd, out_dir=out_dir,
+        upstream="fake" if upstream == "fake" else "configured", fake_fault=fake_fault,
+        build_core=lambda config: state.wiring.core_factory(state.config_path, state.env, telemetry=telemetry,
+                                                            config=config),
+        start_logging=lambda secrets: state.wiring.logging_setup(
+            state.log_level or DEFAULT_LOG_LEVEL, state.log_json, secrets),
+        echo=click.echo, json_output=state.wants_json(json_flag),
+    )
+    ctx.exit(code)
 
 
 def main() -> None:

@@ -32,10 +32,11 @@ from aiohttp import web
 from llmcore.testing.fake_choices import expand_body, expand_events, wanted
 from llmcore.testing.fake_xai_faults import (
     Fault, HttpReply, fault_reply, incorrect_key_reply, invalid_argument_reply, missing_auth_reply,
-    validation_reply,
+    model_not_found_reply, validation_reply,
 )
 from llmcore.testing.fake_xai_replay import (
-    RECORDED_MODEL, Ending, StreamEvents, choose_turn, exchange_for_model, plan_stream, synthetic_stream,
+    RECORDED_MODEL, Ending, StreamEvents, choose_turn, exchange_for_model, plan_stream, reshaped_body,
+    reshaped_events, synthetic_stream,
 )
 
 __all__ = ["FakeXAIServer", "Fault", "RecordedRequest", "main"]
@@ -140,6 +141,8 @@ class _Config:
     served_model: str | None
     stream_chunks: int | None
     event_delay: float | None
+    # None: every model id is served (the default); else the ids the fake knows, any other answered 404.
+    known_models: frozenset[str] | None = None
 
 
 def _to_response(reply: HttpReply) -> web.Response:
@@ -203,6 +206,9 @@ class _FakeXAIHandlers:
             return _to_response(refusal)
         if body is None:
             return _to_response(invalid_argument_reply("Failed to parse the request body as a JSON object."))
+        known = self._config.known_models
+        if known is not None and record.model is not None and record.model not in known:
+            return _to_response(model_not_found_reply(record.model))
         fault = self._state.next_fault(record.model)
         if fault.kind == "drop_connection":
             return self._drop_connection(request)
@@ -212,7 +218,8 @@ class _FakeXAIHandlers:
             return _to_response(refusal)
         if record.stream:
             return await self._stream(request, body, fault, record)
-        return web.Response(body=expand_body(self._answer(body), *wanted(body)), content_type="application/json")
+        answer = reshaped_body(self._answer(body), fault)
+        return web.Response(body=expand_body(answer, *wanted(body)), content_type="application/json")
 
     @staticmethod
     def _validation_reply(body: dict[str, Any]) -> HttpReply | None:
@@ -257,7 +264,7 @@ class _FakeXAIHandlers:
     async def _stream(
         self, request: web.Request, body: dict[str, Any], fault: Fault, record: RecordedRequest
     ) -> web.StreamResponse:
-        plan = plan_stream(self._stream_events(body), fault, _wants_usage(body))
+        plan = plan_stream(reshaped_events(self._stream_events(body), fault), fault, _wants_usage(body))
         events = expand_events(plan.events, *wanted(body))
         delay = self._event_delay(fault)
         headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -294,7 +301,8 @@ class _FakeXAIHandlers:
         refusal = self._auth_reply(request)
         if refusal is not None:
             return _to_response(refusal)
-        ids = dict.fromkeys([RECORDED_MODEL, self._config.served_model or RECORDED_MODEL])
+        listed = sorted(self._config.known_models) if self._config.known_models is not None else [RECORDED_MODEL]
+        ids = dict.fromkeys([*listed, self._config.served_model or RECORDED_MODEL])
         models = [{"id": model, "object": "model", "created": 1755302400, "owned_by": "xai"} for model in ids]
         return _json_response({"object": "list", "data": models})
 
@@ -329,11 +337,14 @@ class FakeXAIServer:
         host: str = "127.0.0.1",
         port: int = 0,
         event_delay: float | None = None,
+        known_models: Iterable[str] | None = None,
     ) -> None:
+        """``known_models``: the model ids served (any other is xAI's 404 "does not exist"); None serves any id."""
         self._host = host
         self._requested_port = port
         self._state = _ServerState()
-        config = _Config(api_key, served_model, stream_chunks, event_delay)
+        known = None if known_models is None else frozenset(known_models)
+        config = _Config(api_key, served_model, stream_chunks, event_delay, known)
         self._handlers = _FakeXAIHandlers(config, self._state)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

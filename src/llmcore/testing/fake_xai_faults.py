@@ -97,6 +97,15 @@ def invalid_argument_reply(message: str) -> HttpReply:
     return xai_error(400, INVALID_ARGUMENT, message)
 
 
+def model_not_found_reply(model: str) -> HttpReply:
+    """xAI's 404 for a model id it does not serve (docs.x.ai, "models" page, as of 2026)."""
+    message = (
+        f"The model {model} does not exist or your team 00000000-fake does not have access to it. If you"
+        " believe this is a mistake, please contact support and quote your team ID and the model name."
+    )
+    return xai_error(404, "not-found", message)
+
+
 def _format_retry_after(retry_after: float | str) -> str:
     # An HTTP-date is passed through untouched; whole seconds are written without ".0".
     if isinstance(retry_after, str):
@@ -216,11 +225,26 @@ class Fault:
     def slow_chunks(cls, delay: float) -> Fault:
         return cls._make("slow_chunks", delay=float(delay))
 
+    @classmethod
+    def no_reasoning(cls) -> Fault:
+        """A normal answer without its ``reasoning_content`` (usage still counts the reasoning tokens).
+
+        Whether grok-code-fast-1 still returns reasoning since its redirect to grok-4.3 is
+        UNVERIFIED (FACTS.md section 1); this is that answer, for code that relies on reasoning.
+        """
+        return cls._make("no_reasoning")
+
+    @classmethod
+    def served_as(cls, model: str) -> Fault:
+        """A normal answer whose ``model`` field names ``model``: an upstream redirect on one request."""
+        return cls._make("served_as", model=str(model))
+
 
 _KINDS = frozenset({
     "ok", "rate_limit", "credits_exhausted", "bad_key", "forbidden", "bad_request", "server_error",
     "bad_gateway_html", "unavailable", "gateway_timeout", "status", "drop_connection", "slow",
-    "cut_mid_stream", "eof_without_finish", "empty_deltas", "zero_events", "slow_chunks",
+    "cut_mid_stream", "eof_without_finish", "empty_deltas", "zero_events", "slow_chunks", "no_reasoning",
+    "served_as",
 })
 
 

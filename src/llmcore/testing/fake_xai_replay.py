@@ -196,3 +196,44 @@ def plan_stream(events: StreamEvents, fault: Fault, include_usage: bool) -> Stre
     # Real xAI (like OpenAI) sends the usage chunk only when stream_options.include_usage is true.
     usage = (events.usage,) if include_usage and events.usage is not None else ()
     return StreamPlan(deltas + events.finish + usage + (DONE_EVENT,), Ending.DONE)
+
+
+def _reshaped_document(document: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    if fault.kind == "served_as":
+        return {**document, "model": fault.param("model")}
+    choices = []
+    for choice in document.get("choices") or []:
+        inner = dict(choice)
+        for name in ("message", "delta"):
+            if isinstance(inner.get(name), dict):
+                inner[name] = {k: v for k, v in inner[name].items() if k != "reasoning_content"}
+        choices.append(inner)
+    return {**document, "choices": choices}
+
+
+def reshaped_body(body: bytes, fault: Fault) -> bytes:
+    """A non-stream answer changed by an answer-shaping fault (``served_as``, ``no_reasoning``), else as is."""
+    if fault.kind not in ANSWER_FAULTS:
+        return body
+    return _compact(_reshaped_document(json.loads(body), fault))
+
+
+def _reshaped_event(event: bytes, fault: Fault) -> bytes:
+    payload = event.decode("utf-8").strip().removeprefix("data: ")
+    return _sse(_reshaped_document(json.loads(payload), fault))
+
+
+def reshaped_events(events: StreamEvents, fault: Fault) -> StreamEvents:
+    """A stream changed by an answer-shaping fault, event by event (a delta left empty stays, as xAI sends those)."""
+    if fault.kind not in ANSWER_FAULTS:
+        return events
+    return StreamEvents(
+        deltas=tuple(_reshaped_event(event, fault) for event in events.deltas),
+        finish=tuple(_reshaped_event(event, fault) for event in events.finish),
+        usage=None if events.usage is None else _reshaped_event(events.usage, fault),
+        empty_delta=_reshaped_event(events.empty_delta, fault),
+    )
+
+
+# Faults that change what a successful answer says (stream and non-stream alike).
+ANSWER_FAULTS = frozenset({"served_as", "no_reasoning"})
