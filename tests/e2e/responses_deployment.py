@@ -49,10 +49,14 @@ class Deployment:
         return openai.OpenAI(base_url=self.proxy.base_url, api_key=api_key or self.master, max_retries=0,
                              http_client=openai.DefaultHttpxClient(trust_env=False, timeout=30))
 
-    def post(self, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+    def post(self, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None,
+             path: str = "/v1/responses") -> httpx.Response:
+        """POST ``body`` (JSON, or raw bytes) with the master key unless ``headers`` say otherwise."""
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        sent = {"Authorization": f"Bearer {self.master}", "Content-Type": "application/json"} \
+            if headers is None else headers
         with httpx.Client(trust_env=False, timeout=30) as http:
-            return http.post(self.proxy.url + "/v1/responses", json=body,
-                             headers={"Authorization": f"Bearer {key or self.master}"})
+            return http.post(self.proxy.url + path, content=content, headers=sent)
 
     def metrics(self) -> str:
         with httpx.Client(trust_env=False, timeout=30) as http:
