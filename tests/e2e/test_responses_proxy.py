@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from loguru import logger
@@ -268,3 +269,13 @@ def test_empty_deltas_do_not_break_the_stream(d: Deployment) -> None:
     d.xai.script(Fault.empty_deltas())
     events = sse_events(d.post({"model": GROK, "input": "Say hi in Portuguese.", "stream": True}).text)
     assert events[-1]["type"] == "response.completed"
+
+
+def test_a_client_that_leaves_mid_stream_closes_the_upstream_stream(d: Deployment) -> None:
+    d.xai.script(Fault.slow_chunks(0.05))
+    with httpx.Client(trust_env=False, timeout=30) as http, http.stream(
+            "POST", d.proxy.url + "/v1/responses", json={"model": GROK, "input": "hi", "stream": True},
+            headers={"Authorization": f"Bearer {d.master}"}) as reply:
+        first = next(reply.iter_lines())
+    assert first == "event: response.created"
+    assert d.xai.wait_for_disconnect(timeout=5)
