@@ -43,7 +43,7 @@ def d(running: Deployment) -> Iterator[Deployment]:
 
 # --- the OpenAI Agents SDK ------------------------------------------------------------------------------
 
-async def _run_agent(d: Deployment, kind: str, agent_tools: list[Any]) -> Any:
+async def _run_agent(d: Deployment, kind: str, agent_tools: list[Any], streamed: bool) -> Any:
     # One event loop for the run and the client's pool, closed inside it (Runner.run_sync would leave the pool
     # to a loop that is gone).
     async with openai.AsyncOpenAI(base_url=d.proxy.base_url, api_key=d.master, max_retries=0,
@@ -51,11 +51,19 @@ async def _run_agent(d: Deployment, kind: str, agent_tools: list[Any]) -> Any:
         model: Model = OpenAIResponsesModel(model=GROK, openai_client=client) if kind == "responses" else \
             OpenAIChatCompletionsModel(model=GROK, openai_client=client)
         agent = Agent(name="forecaster", instructions="Answer with the weather tool.", tools=agent_tools, model=model)
-        return await Runner.run(agent, ASK, run_config=RunConfig(tracing_disabled=True))
+        if not streamed:
+            return await Runner.run(agent, ASK, run_config=RunConfig(tracing_disabled=True))
+        result = Runner.run_streamed(agent, ASK, run_config=RunConfig(tracing_disabled=True))
+        async for _ in result.stream_events():
+            pass
+        return result
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "run_streamed"])
 @pytest.mark.parametrize("kind, route", [("responses", "responses"), ("chat", "chat_completions")])
-def test_an_agents_sdk_agent_with_one_function_tool_runs_to_completion(d: Deployment, kind: str, route: str) -> None:
+def test_an_agents_sdk_agent_with_one_function_tool_runs_to_completion(
+    d: Deployment, kind: str, route: str, streamed: bool,
+) -> None:
     set_tracing_disabled(True)
     asked: list[str] = []
 
@@ -65,14 +73,14 @@ def test_an_agents_sdk_agent_with_one_function_tool_runs_to_completion(d: Deploy
         asked.append(location)
         return "Sunny, 24 C"
 
-    result = asyncio.run(_run_agent(d, kind, [weather]))
+    result = asyncio.run(_run_agent(d, kind, [weather], streamed))
     assert asked == ["Florence,Italy"]
     assert isinstance(result.final_output, str) and result.final_output
     sent = [r.body for r in d.xai.requests]
     assert [r.path for r in d.xai.requests] == ["/v1/chat/completions"] * 2
     assert [m["role"] for m in sent[1]["messages"]] == ["system", "user", "assistant", "tool"]
     assert sent[1]["messages"][-1]["content"] == "Sunny, 24 C"
-    assert f'api="{route}",model="grok-code-fast-1",outcome="ok"' in d.metrics()
+    assert f'api="{route}",model="grok-code-fast-1",outcome="ok",stream="{str(streamed).lower()}"' in d.metrics()
 
 
 # --- a chat-completions tool loop: two tools, parallel calls, tool results -----------------------------
