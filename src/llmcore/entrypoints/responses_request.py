@@ -240,7 +240,7 @@ def _text_format(text: Any) -> dict[str, Any]:
 
 def _echo(body: Mapping[str, Any], tools: list[dict[str, Any]]) -> dict[str, Any]:
     """The request fields a ``response`` object repeats; ``tools`` are the function tools the model was given."""
-    text = body.get("text") if isinstance(body.get("text"), Mapping) else {}
+    text: Mapping[str, Any] = body["text"] if isinstance(body.get("text"), Mapping) else {}
     reasoning = body.get("reasoning")
     metadata = body.get("metadata")
     return {
