@@ -279,3 +279,32 @@ def test_a_client_that_leaves_mid_stream_closes_the_upstream_stream(d: Deploymen
         first = next(reply.iter_lines())
     assert first == "event: response.created"
     assert d.xai.wait_for_disconnect(timeout=5)
+
+
+def test_a_codex_shaped_request_streams_to_completion_with_only_the_hosted_tool_dropped(d: Deployment) -> None:
+    """The fields Codex CLI sends (issue 13), streamed; the client hangs up as soon as it has response.completed."""
+    body = {"model": GROK, "instructions": "You are Codex.", "stream": True, "store": False,
+            "input": [{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "rules"}]},
+                      {"type": "message", "role": "user", "content": [{"type": "input_text", "text": ASK}]}],
+            "tools": [{"type": "web_search"}, {"type": "namespace", "name": "mcp__geo", "description": "Geo",
+                                               "tools": [WEATHER_TOOL]}],
+            "tool_choice": "auto", "parallel_tool_calls": False, "reasoning": {"effort": "medium", "summary": "auto"},
+            "include": ["reasoning.encrypted_content"], "prompt_cache_key": "thread-1", "text": {"verbosity": "low"}}
+    before = d.metrics()
+    with httpx.Client(trust_env=False, timeout=30) as http, http.stream(
+            "POST", d.proxy.url + "/v1/responses", json=body, headers={"Authorization": f"Bearer {d.master}"}) as reply:
+        kinds = []
+        for line in reply.iter_lines():
+            if line.startswith("event: "):
+                kinds.append(line[len("event: "):])
+                if kinds[-1] == "response.completed":
+                    break  # Codex closes the connection here
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    sent = d.xai.requests[-1].body
+    assert [m["role"] for m in sent["messages"]] == ["system", "system", "user"]
+    assert [t["function"]["name"] for t in sent["tools"]] == ["weather"] and sent["parallel_tool_calls"] is False
+    assert not {"include", "prompt_cache_key", "store", "text", "reasoning", "reasoning_effort"} & set(sent)
+    added = [line for line in d.metrics().splitlines() if "llmcore_param_adjustments_total{" in line
+             and line not in before.splitlines()]
+    assert added, "nothing was counted: the check below would pass vacuously"
+    assert all("tools[web_search (web_search)]" in line or "reasoning_effort" in line for line in added), added
