@@ -1,7 +1,8 @@
 """An asyncio + aiohttp load generator for OpenAI-compatible chat endpoints on 127.0.0.1.
 
 Bounded: a phase sends at most ``requests`` requests and stops starting new ones at its time
-cap; every request has a timeout. Streams are read to ``data: [DONE]``.
+cap; every request has a timeout. Streams are read to their end: ``data: [DONE]`` (chat completions),
+``message_stop`` (Anthropic Messages) or ``response.completed`` (OpenAI Responses).
 
     async with LoadClient(url, [Body(payload, stream=False)], headers, concurrency=32) as client:
         await client.phase(requests=64, time_cap=10)      # warm-up, discarded
@@ -25,6 +26,9 @@ REQUEST_TIMEOUT = 60.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_ERROR_SAMPLES = 5
 DONE = b"data: [DONE]"
+# How each wire API's stream ends well, and how it ends badly (the start of the data line).
+ENDS = (b'data: {"type":"message_stop"', b'data: {"type":"response.completed"')
+FAILURES = (b'data: {"type":"response.failed"', b'data: {"type":"error"')
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,9 @@ async def _read_stream(response: aiohttp.ClientResponse, started: float) -> tupl
             continue
         if first_byte is None:
             first_byte = time.perf_counter()
-        if line.startswith(DONE):
+        if line.startswith(DONE) or line.startswith(ENDS):
             done = True
-        elif b'"error"' in line[:40]:
+        elif b'"error"' in line[:40] or line.startswith(FAILURES):
             error = line[:200].decode(errors="replace")
     if error:
         return first_byte, "stream_error_event", error

@@ -54,7 +54,7 @@ class PrometheusTelemetry:
         self.requests_total = Counter(
             "llmcore_requests_total", "Requests by model, outcome (ok, incomplete, cancelled, abandoned or "
             "the error class), whether they streamed and the wire API they came in through (chat_completions, "
-            "messages); one per client request.",
+            "messages, responses); one per client request.",
             ["model", "outcome", "stream", "api"], registry=r)
         self.request_duration_seconds = Histogram(
             "llmcore_request_duration_seconds", "Time from request to the last byte, upstream included, by "

@@ -2,7 +2,8 @@
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/messages`` and
 ``POST /v1/messages/count_tokens`` (Anthropic's Messages API, see
-``proxy_messages``), ``GET /v1/models``, ``GET /health``
+``proxy_messages``), ``POST /v1/responses`` (OpenAI's Responses API,
+stateless, see ``proxy_responses``), ``GET /v1/models``, ``GET /health``
 (liveness), ``GET /health/readiness`` (per-model availability, never a paid call
 unless the optional probe is on), each also with and without the ``/v1`` prefix;
 ``GET /metrics``.
@@ -54,6 +55,7 @@ from llmcore.domain.secret import Secret
 from llmcore.entrypoints.proxy_handlers import CHAT_ROUTE, ProxyHandlers
 from llmcore.entrypoints.proxy_health import ModelHealth
 from llmcore.entrypoints.proxy_messages import COUNT_TOKENS_ROUTE, MESSAGES_ROUTE, MessagesHandlers
+from llmcore.entrypoints.proxy_responses import RESPONSES_ROUTE, ResponsesHandlers
 
 __all__ = ["create_app", "run", "serve"]
 
@@ -83,6 +85,10 @@ def create_app(runtime: Runtime, *, secrets: Iterable[Secret | str] | None = Non
     messages = MessagesHandlers(runtime, handlers, known_secrets(runtime) if secrets is None else secrets)
     app.router.add_post(MESSAGES_ROUTE, messages.messages)
     app.router.add_post(COUNT_TOKENS_ROUTE, messages.count_tokens)
+    # The OpenAI Responses API, with and without /v1 like every OpenAI-style route.
+    responses = ResponsesHandlers(runtime, handlers, known_secrets(runtime) if secrets is None else secrets)
+    app.router.add_post(RESPONSES_ROUTE, responses.responses)
+    app.router.add_post("/responses", responses.responses)
     # Every OpenAI-style route answers with and without /v1, as OpenAI-compatible servers do
     # (clients differ on whether their base URL ends in /v1).
     for prefix in ("/v1", ""):

@@ -162,6 +162,7 @@ class ProxyHandlers:
                             headers={"Content-Type": self._metrics.content_type, "x-request-id": request_id})
 
     async def not_found(self, request: web.Request) -> web.Response:
-        routes = "POST /v1/chat/completions, POST /v1/messages, GET /v1/models, /health, /health/readiness, /metrics"
+        routes = ("POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models, /health, "
+                  "/health/readiness, /metrics")
         return self._error(UnknownRouteError(f"no route {request.method} {request.path}; this proxy serves {routes}"),
                            request_id_of(request, self._secrets))

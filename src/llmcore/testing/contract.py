@@ -16,7 +16,8 @@ and says why.
 
 The Messages tests run the proxy's Anthropic Messages translation (request in,
 message and event sequence out) over the adapter, without HTTP: what an
-adapter returns must render as an Anthropic answer too.
+adapter returns must render as an Anthropic answer too. The Responses tests
+do the same with the OpenAI Responses translation (``POST /v1/responses``).
 """
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ from llmcore.domain import errors
 from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_body
 from llmcore.entrypoints.anthropic_stream import MessageEvents
 from llmcore.entrypoints.anthropic_wire import message
+from llmcore.entrypoints.responses_request import ResponsesBody, parse_responses_body
+from llmcore.entrypoints.responses_stream import ResponseEvents
+from llmcore.entrypoints.responses_wire import response as response_object
 from llmcore.domain.chat import ChatResponse, StreamChunk
 from llmcore.domain.stream_session import AsyncStreamSession
 from llmcore.testing.fake_xai import Fault
@@ -57,6 +61,13 @@ def messages_body(stream: bool = False) -> MessagesBody:
     return parse_messages_body(json.dumps({
         "model": GROK, "max_tokens": 256, "system": [{"type": "text", "text": "Be brief."}], "stream": stream,
         "messages": [{"role": "user", "content": [{"type": "text", "text": HI[0]["content"]}]}],
+    }).encode())
+
+
+def responses_body(stream: bool = False) -> ResponsesBody:
+    return parse_responses_body(json.dumps({
+        "model": GROK, "instructions": "Be brief.", "stream": stream, "store": False,
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": HI[0]["content"]}]}],
     }).encode())
 
 
@@ -205,6 +216,38 @@ class CompletionContract:
         assert "".join(d.get("text", "") for d in deltas) == session.text != ""
         if not lacks(harness, "reasoning"):
             assert "".join(d.get("thinking", "") for d in deltas) == session.reasoning_text != ""
+
+    # --- the OpenAI Responses path (POST /v1/responses) -------------------------------------
+
+    def test_a_responses_request_is_answered_as_a_response_object(self, harness: Harness) -> None:
+        body = responses_body()
+        answer = harness.core().complete(body.model, body.messages, **body.params)
+        document = response_object(answer, GROK, "req-1", body.echo, body.namespaces)
+        kinds = [item["type"] for item in document["output"]]
+        assert kinds[-1] == "message" and document["output"][-1]["content"][0]["text"] == answer.content != ""
+        assert document["status"] == "completed" and document["object"] == "response"
+        if not lacks(harness, "reasoning"):
+            assert kinds[0] == "reasoning"
+        usage = document["usage"]
+        assert (usage["input_tokens"], usage["output_tokens"]) == (answer.usage.prompt_tokens,
+                                                                   answer.usage.output_tokens)
+
+    def test_a_responses_stream_renders_the_responses_event_sequence(self, harness: Harness) -> None:
+        body = responses_body(stream=True)
+        events = ResponseEvents(GROK, "resp_1", body.echo, body.namespaces, 0)
+        with harness.core().stream(body.model, body.messages, **body.params) as session:
+            raw = events.start() + b"".join(events.feed(chunk) for chunk in session)
+        raw += events.finish(session.usage, session.finish_reason)
+        documents = [json.loads(line[len("data: "):]) for line in raw.decode().splitlines()
+                     if line.startswith("data: ")]
+        names = [d["type"] for d in documents]
+        assert names[:2] == ["response.created", "response.in_progress"] and names[-1] == "response.completed"
+        assert [d["sequence_number"] for d in documents] == list(range(len(documents)))
+        deltas = {name: "".join(d["delta"] for d in documents if d["type"] == name)
+                  for name in ("response.output_text.delta", "response.reasoning_text.delta")}
+        assert deltas["response.output_text.delta"] == session.text != ""
+        if not lacks(harness, "reasoning"):
+            assert deltas["response.reasoning_text.delta"] == session.reasoning_text != ""
 
     # --- isolation ------------------------------------------------------------------------
 

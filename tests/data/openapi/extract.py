@@ -20,6 +20,9 @@ ROOTS = (
     "CreateChatCompletionStreamResponse",
     "ListModelsResponse",
     "ErrorResponse",
+    # The Responses API (POST /v1/responses): the response object and every stream event.
+    "Response",
+    "ResponseStreamEvent",
 )
 PREFIX = "#/components/schemas/"
 

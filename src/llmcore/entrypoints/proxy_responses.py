@@ -1,0 +1,154 @@
+"""``POST /v1/responses``: the OpenAI Responses API, stateless, over the same Core as chat completions.
+
+The handler translates (``responses_request``, ``responses_input``), calls
+``core.acomplete`` / ``core.astream`` exactly as the chat-completions handler
+does (alias resolution, availability, param policy with its drop log and
+counter, retries before the first byte, fallbacks, usage and cost,
+served-by warnings, masking, request ids), and renders the answer as a
+``response`` object or the Responses event stream (``responses_wire``,
+``responses_stream``). Requests finish with the telemetry label
+``api="responses"``. The upstream is always called through chat
+completions, never its own ``/v1/responses``: one domain path, and
+chat-only upstreams serve it too.
+
+Auth as on every OpenAI route: ``Authorization: Bearer <master key>``,
+compared in constant time, never forwarded. Errors are OpenAI-shaped, from
+the one table in ``openai_wire``; a stream that fails after its first event
+ends with ``response.failed``.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from aiohttp import web
+from loguru import logger
+
+from llmcore.adapters.request_api import RESPONSES, request_api
+from llmcore.bootstrap import Runtime
+from llmcore.domain.chat import ParamAdjustment
+from llmcore.domain.secret import Secret
+from llmcore.domain.stream_session import AsyncStreamSession
+from llmcore.entrypoints.openai_wire import MasterKeyError, error_kind, error_text, wire_error
+from llmcore.entrypoints.proxy_handlers import (
+    SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer,
+)
+from llmcore.entrypoints.proxy_request import request_id_of
+from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
+from llmcore.entrypoints.responses_request import ResponsesBody, parse_responses_body
+from llmcore.entrypoints.responses_stream import SSE_HEADERS, ResponseEvents
+from llmcore.entrypoints.responses_wire import failure, response, response_id
+
+RESPONSES_ROUTE = "/v1/responses"
+
+
+class ResponsesHandlers:
+    """The Responses route; one per application, holding no per-request state."""
+
+    def __init__(self, runtime: Runtime, proxy: ProxyHandlers, secrets: Iterable[Secret | str]) -> None:
+        self._runtime = runtime
+        self._core = runtime.core
+        self._proxy = proxy
+        self._master_key = runtime.core.settings.master_key
+        self._secrets = tuple(secrets)
+
+    def _check_key(self, request: web.BaseRequest) -> None:
+        if self._master_key is None:
+            return
+        token = bearer_token(request)
+        if not token:
+            raise MasterKeyError("this proxy needs 'Authorization: Bearer <master key>'")
+        if not self._master_key.matches(token):
+            raise MasterKeyError("the bearer token is not this proxy's master key")
+
+    def _error(self, exc: BaseException, request_id: str) -> web.Response:
+        rendered = wire_error(exc, self._secrets)
+        log_error_answer(exc, rendered.status, rendered.body["error"]["message"])
+        return json_response(rendered.body, rendered.status, {"x-request-id": request_id, **rendered.headers})
+
+    def _report_left_out(self, body: ResponsesBody, request_id: str) -> None:
+        """Hosted tools and unknown fields are dropped like params: the same log line and counter."""
+        left_out = [(f"tools[{tool}]", "a tool the model cannot run through chat completions; the function tools "
+                     "are sent") for tool in body.dropped_tools]
+        left_out += [(name, "not a Responses API field llmcore translates") for name in body.ignored_fields]
+        if not left_out:
+            return
+        spec = self._core.registry.deployments(body.model)[0]
+        for param, reason in left_out:
+            adjustment = ParamAdjustment(param=param, action="dropped", reason=reason)
+            self._runtime.logs.param_adjusted(spec, adjustment, request_id)
+            self._runtime.metrics.param_adjusted(spec, adjustment, request_id)
+
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        timer = OverheadTimer(time.perf_counter())
+        request_id = request_id_of(request, self._secrets)
+        with logger.contextualize(request_id=request_id), request_api(RESPONSES):
+            try:
+                self._check_key(request)
+                body = parse_responses_body(await self._proxy.read_body(request))
+                self._report_left_out(body, request_id)
+                if body.stream:
+                    return await self._stream(request, timer, request_id, body)
+                waiting = time.perf_counter()
+                try:
+                    answer = await self._core.acomplete(body.model, body.messages, request_id=request_id,
+                                                        **body.params)
+                finally:
+                    timer.upstream += time.perf_counter() - waiting
+                reply = json_response(response(answer, body.model, request_id, body.echo, body.namespaces), 200,
+                                      {"x-request-id": request_id, SERVED_ALIAS_HEADER: answer.served_alias})
+            except Exception as exc:  # LLMCoreErrors by the table; anything else an OpenAI-shaped 500
+                reply = self._error(exc, request_id)
+            self._set_overhead(reply, timer)
+            return reply
+
+    def _set_overhead(self, reply: web.StreamResponse, timer: OverheadTimer) -> None:
+        overhead = timer.overhead()
+        reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
+        self._runtime.metrics.observe_overhead(RESPONSES_ROUTE, overhead)
+
+    async def _stream(
+        self, request: web.Request, timer: OverheadTimer, request_id: str, body: ResponsesBody
+    ) -> web.StreamResponse:
+        session = self._core.astream(body.model, body.messages, request_id=request_id, **body.params)
+        try:
+            # Pulled before the status line: a failure before it is an ordinary JSON error with its status.
+            first = await first_chunk(session, timer)
+            reply = web.StreamResponse(headers={**SSE_HEADERS, "x-request-id": request_id,
+                                                SERVED_ALIAS_HEADER: session.spec.alias})
+            self._set_overhead(reply, timer)
+            events = ResponseEvents(body.model, response_id(first.id if first is not None else "", request_id),
+                                    body.echo, body.namespaces, int(time.time()))
+            try:
+                await reply.prepare(request)
+                await reply.write(events.start() + (events.feed(first) if first is not None else b""))
+                await self._relay(reply, session, events)
+                await reply.write_eof()
+            except ConnectionError:
+                # Codex CLI closes the connection as soon as it has read response.completed.
+                logger.bind(event="client_disconnected", model=body.model).info(
+                    "client disconnected mid-stream; closing the upstream stream")
+            return reply
+        finally:
+            # Also on cancellation (the client went away): closes the upstream stream.
+            await session.aclose()
+
+    async def _relay(self, reply: web.StreamResponse, session: AsyncStreamSession, events: ResponseEvents) -> None:
+        try:
+            async for chunk in session:
+                out = events.feed(chunk)
+                if out:
+                    await reply.write(out)
+        except ConnectionError:
+            raise
+        except Exception as exc:  # after the first event every failure becomes response.failed
+            if error_kind(exc).status == 500:
+                logger.opt(exception=exc).bind(event="proxy_error", status=500).error(
+                    "stream failed after its first event")
+            await reply.write(events.fail(**failure(exc, error_text(exc, self._secrets))))
+            return
+        if not session.complete:
+            warning = session.warnings[-1] if session.warnings else "the upstream stream ended early"
+            await reply.write(events.fail("server_error", f"{warning}; retry the request"))
+            return
+        await reply.write(events.finish(session.usage, session.finish_reason))
