@@ -97,8 +97,8 @@ def openai_wire(route: str, provider: str, **provider_params: Any) -> ModelSpec:
                      provider_params=provider_params)
 
 
-@pytest.mark.parametrize(("route", "provider"), [("openai", "xai"), ("openai", "openai_compatible"),
-                                                  ("xai", "xai"), ("", "openai")])
+@pytest.mark.parametrize(("route", "provider"),
+                         [("openai", "xai"), ("openai", "openai_compatible"), ("xai", "xai"), ("", "openai")])
 def test_user_and_metadata_travel_in_the_body_on_every_openai_wire_route(route: str, provider: str):
     kwargs = call_kwargs(request(openai_wire(route, provider), user="u1", metadata={"k": "v"}, seed=3), stream=False)
     assert "user" not in kwargs and "metadata" not in kwargs  # LiteLLM would drop or keep them for itself

@@ -270,3 +270,20 @@ def test_metadata_is_a_visible_drop_where_litellm_would_keep_it_and_sent_on_open
     assert "metadata" in claude.drop and "LiteLLM's anthropic/ route keeps it" in claude.reasons["metadata"]
     assert "metadata" not in registry.resolve("gpt").param_rules.drop
     assert "metadata" not in registry.resolve("grok-code-fast-1").param_rules.drop
+
+
+def test_userinfo_in_a_base_url_is_warned_about_without_showing_it(tmp_path, canary):
+    # httpx sends the URL's user:password as Basic auth, replacing the Bearer key: requests fail with
+    # "Incorrect API key" although the key is right (found by the certify canary test).
+    path = write_config(tmp_path, """
+        model_list:
+          - model_name: grok-code-fast-1
+            litellm_params: {model: openai/grok-code-fast-1, api_key: os.environ/GROK_API_KEY,
+                             api_base: "http://gw:pw-hidden-77@127.0.0.1:9/v1"}
+          - model_name: plain
+            litellm_params: {model: openai/grok-code-fast-1, api_key: os.environ/GROK_API_KEY,
+                             api_base: "http://127.0.0.1:9/v1"}
+    """)
+    warnings = [w for w in load(path, {"GROK_API_KEY": canary}).warnings if "Basic auth" in w]
+    assert len(warnings) == 1 and "grok-code-fast-1" in warnings[0]
+    assert "pw-hidden-77" not in warnings[0] and canary not in warnings[0]

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from attrs import evolve, field, frozen
 
@@ -91,6 +92,12 @@ def build_entry_spec(
         alias=entry.model_name, params=params, info=info, profile=profile, defaults=defaults,
         secrets=secrets, file_defaults=file_defaults, entry_params=provider_params, entry_secrets=secret_params,
     )
+    if spec.base_url and urlsplit(spec.base_url).username is not None and spec.api_key is not None:
+        # httpx turns URL userinfo into an Authorization: Basic header that replaces the SDK's Bearer key.
+        warnings.append(f"{where}: the base URL ({spec.credentials.base_url_source}) holds user:password, which "
+                        "the HTTP client sends as Basic auth in place of the API key's Bearer header, so the "
+                        "upstream never sees the key; take the credentials out of the URL unless the upstream "
+                        "authenticates with Basic auth alone")
     mode = info.mode or defaults.mode
     sources = {
         **spec.sources,
