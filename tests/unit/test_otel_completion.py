@@ -7,6 +7,9 @@ host does. The proxy's SERVER spans and real HTTP are in tests/e2e/test_proxy_tr
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -268,3 +271,35 @@ def test_span_kinds_are_client_for_attempts_only() -> None:
         t.core.complete(GROK, HELLO)
     assert {s.name: s.kind for s in t.tracer.spans()} == {
         "chat grok-code-fast-1": SpanKind.CLIENT, "host operation": SpanKind.INTERNAL}
+
+
+HOST_SCRIPT = """
+import llmcore
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from llmcore.adapters.scripted_completion import ScriptedCompletion
+
+core = llmcore.load(env={'GROK_API_KEY': 'x' * 20}, completion=ScriptedCompletion())
+core.complete('grok-code-fast-1', [{'role': 'user', 'content': 'hi'}])  # before the host set a provider
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+with trace.get_tracer('host').start_as_current_span('host operation'):
+    core.complete('grok-code-fast-1', [{'role': 'user', 'content': 'hi'}], stop=['x'])
+for span in exporter.get_finished_spans():
+    print(span.name, '|', ','.join(e.name for e in span.events))
+"""
+
+
+def test_llmcore_load_traces_through_the_global_provider_once_a_host_configures_one() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "GROK", "LLMCORE"))}
+    result = subprocess.run([sys.executable, "-c", HOST_SCRIPT], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "chat grok-code-fast-1 | ",
+        "host operation | llmcore.param_adjusted,llmcore.request.end",
+    ]
