@@ -45,8 +45,8 @@ def requested_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
     unknown = [e for e in wanted if e not in EXPORTERS]
     if unknown:
         raise ConfigError(
-            f"OTEL_TRACES_EXPORTER={env.get('OTEL_TRACES_EXPORTER')!r}: llmcore exports traces with "
-            f"{' or '.join(EXPORTERS)} (OTLP over HTTP), not {', '.join(unknown)}; set it to otlp, or unset it")
+            f"OTEL_TRACES_EXPORTER={env.get('OTEL_TRACES_EXPORTER')!r}: llmcore exports traces with otlp "
+            f"(OTLP over HTTP) or console, not {', '.join(unknown)}; set it to otlp, or unset it")
     protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
                 or OTLP_PROTOCOL).strip()
     if "otlp" in wanted and protocol != OTLP_PROTOCOL:
