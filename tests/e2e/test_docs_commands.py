@@ -36,6 +36,8 @@ COVERED_ELSEWHERE = {
     "kubectl ": "tests/deploy/test_deploy_docs.py (no cluster here: names and paths checked against deploy/)",
     "claude": "tests/e2e/test_messages_proxy.py drives the wire Claude Code speaks (Claude Code is not installed here)",
     "curl -s http://127.0.0.1:4000/v1/messages": "tests/e2e/test_messages_proxy.py (the same request, raw, ?beta=true)",
+    "OTEL_TRACES_EXPORTER=otlp": "tests/e2e/test_proxy_traces.py (llmcore proxy with these variables, exporting to a "
+                                 "test OTLP receiver)",
 }
 
 

@@ -303,3 +303,15 @@ def test_llmcore_load_traces_through_the_global_provider_once_a_host_configures_
         "chat grok-code-fast-1 | ",
         "host operation | llmcore.param_adjusted,llmcore.request.end",
     ]
+
+
+def test_with_the_sdk_disabled_no_span_is_recorded_and_no_traceparent_goes_upstream(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    disabled = LocalTracer()  # its provider, built now, hands out no-op tracers
+    scripted = ScriptedCompletion()
+    core = llmcore.load(env={"GROK_API_KEY": "xai-unit-" + "k" * 20},
+                        completion=OtelTracedCompletion(scripted, tracer=disabled))
+    assert core.complete(GROK, HELLO).content == "scripted reply"
+    assert disabled.spans() == []
+    assert "traceparent" not in scripted.requests[0].spec.extra_headers

@@ -104,3 +104,19 @@ def test_provider_names_follow_the_genai_registry(provider: str, expected: str) 
 ])
 def test_the_server_attributes_never_carry_a_path_query_or_userinfo(url: str | None, expected: dict) -> None:
     assert server_attributes(url) == expected
+
+
+def test_the_console_exporter_prints_spans_and_a_second_install_keeps_the_first_provider() -> None:
+    script = """
+        from opentelemetry import trace
+        from llmcore.adapters.otel_setup import install_tracer_provider
+        first = install_tracer_provider()
+        assert install_tracer_provider() is first is trace.get_tracer_provider()
+        trace.get_tracer('t').start_span('hello-console').end()
+        first.force_flush()
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                            env={**clean, "OTEL_TRACES_EXPORTER": "console"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert '"name": "hello-console"' in result.stdout and '"service.name": "llmcore-proxy"' in result.stdout

@@ -206,7 +206,7 @@ class _Attempt:
         self._end()
 
     def saw(self, chunk: StreamChunk) -> None:
-        if chunk.id and not self._ids[0] or chunk.model and not self._ids[1]:
+        if (chunk.id and not self._ids[0]) or (chunk.model and not self._ids[1]):
             self._ids = (self._ids[0] or chunk.id, self._ids[1] or chunk.model)
         if chunk.finish_reason:
             self._finish[chunk.index] = chunk.finish_reason
