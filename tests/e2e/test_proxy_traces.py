@@ -218,6 +218,7 @@ def test_a_stream_that_completes_ends_complete_and_ok(run: Run) -> None:
     assert client.attributes["gen_ai.request.stream"] is True
     assert client.events_named("llmcore.stream.end") == [{"llmcore.outcome": "complete"}]
     assert client.attributes["gen_ai.usage.output_tokens"] > 0
+    assert 0 < client.attributes["gen_ai.response.time_to_first_chunk"] < 10
     [end] = run.server("stream").events_named("llmcore.request.end")
     assert (end["llmcore.outcome"], end["llmcore.stream"]) == ("ok", True)
 

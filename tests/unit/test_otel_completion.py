@@ -133,6 +133,8 @@ def test_a_stream_attempt_spans_to_its_end_with_finish_reasons_usage_and_a_compl
     assert client.attributes["gen_ai.request.stream"] is True
     assert client.attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert client.attributes["gen_ai.usage.output_tokens"] == 8
+    span_seconds = (client.end_time - client.start_time) / 1e9
+    assert 0 < client.attributes["gen_ai.response.time_to_first_chunk"] < span_seconds
     assert events(client, "llmcore.stream.end") == [{"llmcore.outcome": "complete"}]
     [end] = events(t.host_span(), "llmcore.request.end")
     assert (end["llmcore.outcome"], end["llmcore.stream"]) == ("ok", True)

@@ -12,7 +12,8 @@ attributes at its start, the response's id, model, finish reasons and token usag
 at its end, or ``error.type`` (the error's class name) and an ERROR status whose
 description is that class name only: an upstream's error text may quote the
 prompt, so it never goes into a span. Streams are spans from the first read to
-the stream's end, with a ``llmcore.stream.end`` event saying how it ended:
+the stream's end, with ``gen_ai.response.time_to_first_chunk`` and a
+``llmcore.stream.end`` event saying how it ended:
 ``complete``, ``incomplete`` (no finish reason, or nothing at all),
 ``closed`` (the caller stopped reading) or ``upstream_error``.
 
@@ -28,6 +29,7 @@ call goes straight to the wrapped adapter.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -40,6 +42,7 @@ from llmcore.adapters.otel_semconv import (
     RESPONSE_FINISH_REASONS,
     RESPONSE_ID,
     RESPONSE_MODEL,
+    RESPONSE_TIME_TO_FIRST_CHUNK,
     request_attributes,
     span_name,
     usage_attributes,
@@ -161,6 +164,8 @@ class _Attempt:
         self._finish: dict[int, str] = {}
         self._usage: Usage | None = None
         self._answered = False
+        self._started = time.perf_counter()
+        self._first_chunk: float | None = None
 
     @classmethod
     def start(cls, tracer: Any, request: ChatRequest, *, stream: bool, parent: Any = None) -> _Attempt | None:
@@ -206,6 +211,8 @@ class _Attempt:
         self._end()
 
     def saw(self, chunk: StreamChunk) -> None:
+        if self._first_chunk is None:
+            self._first_chunk = time.perf_counter() - self._started
         if (chunk.id and not self._ids[0]) or (chunk.model and not self._ids[1]):
             self._ids = (self._ids[0] or chunk.id, self._ids[1] or chunk.model)
         if chunk.finish_reason:
@@ -235,6 +242,8 @@ class _Attempt:
                                           else self._usage.under(self._spec.usage_convention))
             if self._finish:
                 attributes[RESPONSE_FINISH_REASONS] = [self._finish[i] for i in sorted(self._finish)]
+            if self._first_chunk is not None:
+                attributes[RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk
             for name, value in zip((RESPONSE_ID, RESPONSE_MODEL), self._ids, strict=True):
                 if value:
                     attributes[name] = value
