@@ -111,6 +111,10 @@ def drive(client: openai.OpenAI, base: str) -> dict[str, Sent]:
     call("cut", "grok-cut", stream=True)
     with httpx.Client(trust_env=False) as http:
         assert http.get(f"{base}/health").status_code == 200  # probes are not traced
+        trace_id, parent_id, header = traceparent()
+        anthropic = http.post(f"{base}/v1/messages", headers={"traceparent": header}, json={
+            "model": GROK, "max_tokens": 64, "messages": HELLO})
+        sent["messages"] = Sent(trace_id, parent_id, "ok" if anthropic.status_code == 200 else anthropic.text)
         untraced = http.post(f"{base}/v1/chat/completions", json={"model": GROK, "messages": HELLO})
     assert untraced.status_code == 200
     sent["untraced"] = Sent(trace_id="", parent_id="", outcome=untraced.headers["x-request-id"])
@@ -236,6 +240,14 @@ def test_a_stream_cut_mid_way_ends_with_an_upstream_error_and_an_incomplete_requ
 def test_param_drops_are_events_on_the_server_span(run: Run) -> None:
     drops = run.server("ok").events_named("llmcore.param_adjusted")
     assert [(d["llmcore.param"], d["llmcore.action"]) for d in drops] == [("stop", "dropped")]
+
+
+def test_the_anthropic_messages_route_is_traced_with_its_api(run: Run) -> None:
+    assert run.sent["messages"].outcome == "ok"
+    assert run.server("messages").name == "POST /v1/messages"
+    [client] = run.clients("messages")
+    assert (client.attributes["llmcore.api"], client.attributes["gen_ai.request.max_tokens"]) == ("messages", 64)
+    assert client.parent_span_id == run.server("messages").span_id
 
 
 def test_a_request_without_traceparent_starts_a_trace_and_probes_are_not_traced(run: Run) -> None:
