@@ -1,5 +1,8 @@
 """Prints pip constraints that pin every runtime dependency of pyproject.toml to its declared floor.
 
+Runtime means ``[project].dependencies`` and the extras named in ``EXTRAS`` (``otel``:
+the job installs ``llmcore[otel]``, so the tracing tests run on the extra's floors too).
+
 CI installs the lock, which is what the proxy ships with; a service that imports llmcore resolves
 its own versions, anywhere from our floors up. The lowest-versions job installs with these
 constraints (``name==floor`` for each ``name>=floor``) and runs the unit and contract suites, so a
@@ -17,11 +20,14 @@ from pathlib import Path
 
 # name, then the specifier list, then an optional environment marker.
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*([^;]*?)\s*(;.*)?$")
+EXTRAS = ("otel",)
 
 
 def floors(pyproject: Path) -> list[str]:
-    """``name==floor[; marker]`` for every entry of ``[project].dependencies``."""
-    dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    """``name==floor[; marker]`` for every entry of ``[project].dependencies`` and of the ``EXTRAS``."""
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    extras = project.get("optional-dependencies", {})
+    dependencies = [*project["dependencies"], *(r for extra in EXTRAS for r in extras.get(extra, []))]
     pins = []
     for requirement in dependencies:
         match = REQUIREMENT.match(requirement)

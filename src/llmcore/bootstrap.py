@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import frozen
 
 from llmcore.adapters.env_file_secrets import EnvFileSecretSource
+from llmcore.adapters.otel_completion import OtelTracedCompletion
 from llmcore.adapters.retrying_completion import RetryingCompletion
 from llmcore.adapters.yaml_config import LoadedConfig, load_catalog, load_file
 from llmcore.domain.chat_completion import ChatCompletion
@@ -84,6 +85,7 @@ def build_runtime(
 ) -> Runtime:
     """Like build(), with Loguru and Prometheus telemetry the caller can reach (``/metrics``, smoke)."""
     from llmcore.adapters.loguru_telemetry import LoguruTelemetry
+    from llmcore.adapters.otel_telemetry import OtelTelemetry
     from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
     from llmcore.adapters.recording_telemetry import FanoutTelemetry
 
@@ -92,8 +94,8 @@ def build_runtime(
     logs = LoguruTelemetry(secrets=config.secrets())
     metrics = PrometheusTelemetry()
     completion = overrides.pop("completion", None) or default_completion()
-    core = build(path, env, telemetry=FanoutTelemetry(logs, metrics), config=config, completion=completion,
-                 **overrides)
+    telemetry = FanoutTelemetry(logs, metrics, OtelTelemetry(secrets=config.secrets()))
+    core = build(path, env, telemetry=telemetry, config=config, completion=completion, **overrides)
     for status in core.models():
         metrics.model_available(status.alias, status.available)
         if not status.available:
@@ -129,9 +131,11 @@ def build(
     router = Router(registry, config.routing, telemetry, rng=rng)
     if completion is None:
         completion = default_completion()
+    # Inside the retry policy: one span per attempt, when a tracer provider is configured (otel_completion).
+    traced = OtelTracedCompletion(completion)
     port: DuplexCompletionPort = RetryingCompletion(
-        completion, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
-    ) if retry else completion
+        traced, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
+    ) if retry else traced
     log_content = env.get("LLMCORE_LOG_CONTENT", "").strip().lower() in ("1", "true", "yes", "on")
     service = ChatCompletion(
         registry, telemetry, port=port, async_port=port, policy=ParamPolicy(), log_content=log_content,
@@ -162,13 +166,16 @@ def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:
 
 
 def default_telemetry(config: LoadedConfig) -> Telemetry:
-    """Loguru logs (masked; the ``llmcore`` logger stays disabled until an application enables it)
-    and Prometheus metrics in a registry of this Core's own."""
+    """Loguru logs (masked; the ``llmcore`` logger stays disabled until an application enables it),
+    Prometheus metrics in a registry of this Core's own, and span events on the host's current
+    OpenTelemetry span (none without a configured tracer provider)."""
     from llmcore.adapters.loguru_telemetry import LoguruTelemetry
+    from llmcore.adapters.otel_telemetry import OtelTelemetry
     from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
     from llmcore.adapters.recording_telemetry import FanoutTelemetry
 
-    return FanoutTelemetry(LoguruTelemetry(secrets=config.secrets()), PrometheusTelemetry())
+    secrets = config.secrets()
+    return FanoutTelemetry(LoguruTelemetry(secrets=secrets), PrometheusTelemetry(), OtelTelemetry(secrets=secrets))
 
 
 def telemetry_warn(telemetry: Telemetry, message: str) -> None:

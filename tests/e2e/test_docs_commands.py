@@ -38,6 +38,8 @@ COVERED_ELSEWHERE = {
     "curl -s http://127.0.0.1:4000/v1/messages": "tests/e2e/test_messages_proxy.py (the same request, raw, ?beta=true)",
     "llmcore certify grok-code-fast-1 --out": "tests/security/test_canaries_certify.py (the same command against a "
                                               "fake xAI server configured as the alias's real upstream)",
+    "OTEL_TRACES_EXPORTER=otlp": "tests/e2e/test_proxy_traces.py (llmcore proxy with these variables, exporting to a "
+                                 "test OTLP receiver)",
 }
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from llmcore.adapters.env_file_secrets import EnvFileSecretSource
 from llmcore.adapters.loguru_telemetry import LoguruTelemetry
+from llmcore.adapters.otel_completion import OtelTracedCompletion
+from llmcore.adapters.otel_telemetry import OtelTelemetry
 from llmcore.adapters.prometheus_telemetry import PrometheusTelemetry
 from llmcore.adapters.recording_telemetry import FanoutTelemetry, NullTelemetry, RecordingTelemetry
 from llmcore.adapters.retrying_completion import RetryingCompletion
@@ -49,6 +51,7 @@ TELEMETRY_ADAPTERS = {
     "prometheus": PrometheusTelemetry,
     "recording": RecordingTelemetry,
     "null": NullTelemetry,
+    "otel": OtelTelemetry,
     "fanout": lambda: FanoutTelemetry(LoguruTelemetry(), PrometheusTelemetry(), RecordingTelemetry()),
 }
 
@@ -80,7 +83,8 @@ def test_the_completion_adapters_are_both_ports_and_litellm_releases_its_clients
     from llmcore.adapters.litellm_completion import LiteLLMCompletion
 
     scripted = ScriptedCompletion()
-    for adapter in (scripted, RetryingCompletion(scripted, NullTelemetry()), LiteLLMCompletion()):
+    for adapter in (scripted, RetryingCompletion(scripted, NullTelemetry()), LiteLLMCompletion(),
+                    OtelTracedCompletion(scripted)):
         assert isinstance(adapter, DuplexCompletionPort)
         assert_implements(adapter, DuplexCompletionPort)
     assert isinstance(LiteLLMCompletion(), PooledResources)

@@ -24,9 +24,9 @@ def test_errors_module_exports_the_whole_tree():
     assert tree <= set(llmcore.errors.__all__)
 
 
-def test_import_and_load_do_not_import_litellm():
+def test_import_and_load_do_not_import_litellm_or_opentelemetry():
     code = ("import sys, llmcore; llmcore.load(env={'GROK_API_KEY': 'x' * 20}); "
-            "sys.exit('litellm' in sys.modules)")
+            "sys.exit(any(m in sys.modules for m in ('litellm', 'opentelemetry')))")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GROK", "LLMCORE"))}
     assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 0
 

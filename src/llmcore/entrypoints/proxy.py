@@ -56,6 +56,7 @@ from llmcore.entrypoints.proxy_handlers import CHAT_ROUTE, ProxyHandlers
 from llmcore.entrypoints.proxy_health import ModelHealth
 from llmcore.entrypoints.proxy_messages import COUNT_TOKENS_ROUTE, MESSAGES_ROUTE, MessagesHandlers
 from llmcore.entrypoints.proxy_responses import RESPONSES_ROUTE, ResponsesHandlers
+from llmcore.entrypoints.proxy_tracing import add_tracing
 
 __all__ = ["create_app", "run", "serve"]
 
@@ -79,6 +80,8 @@ def create_app(runtime: Runtime, *, secrets: Iterable[Secret | str] | None = Non
     # The handler checks Content-Length itself (to answer an OpenAI-shaped 413); aiohttp's limit
     # catches bodies sent without one. aiohttp refuses a body *equal* to its limit, hence the + 1.
     app = web.Application(client_max_size=handlers.max_bytes + 1)
+    # OpenTelemetry SERVER spans, when OTEL_TRACES_EXPORTER=otlp or a host configured a provider (proxy_tracing).
+    add_tracing(app, known_secrets(runtime) if secrets is None else secrets)
     app.router.add_post(CHAT_ROUTE, handlers.chat_completions)
     app.router.add_post("/chat/completions", handlers.chat_completions)
     # The Anthropic Messages API; Anthropic clients always put /v1 in the path themselves.

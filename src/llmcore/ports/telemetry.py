@@ -16,8 +16,8 @@ class Telemetry(Protocol):
     ``domain.outcomes`` (``ok``, ``incomplete``, ``cancelled``, ``abandoned`` or the
     error class name). Implementations mask secrets before anything is emitted.
     These are every event the domain and the composition root report;
-    LoguruTelemetry, PrometheusTelemetry, RecordingTelemetry, NullTelemetry and
-    FanoutTelemetry implement all of them (tests/unit/test_ports_complete.py checks
+    LoguruTelemetry, PrometheusTelemetry, OtelTelemetry, RecordingTelemetry, NullTelemetry
+    and FanoutTelemetry implement all of them (tests/unit/test_ports_complete.py checks
     each). What an application reads from one adapter only
     (``PrometheusTelemetry.render``, ``model_available``, ``observe_overhead``;
     ``LoguruTelemetry.secrets``, ``add_secrets``; ``model_unavailable``, reported by

@@ -60,6 +60,8 @@ class RecordedRequest:
     stream: bool
     headers_lower_keys: tuple[str, ...]
     disconnected: bool = False
+    # The W3C trace context the client sent, for tests of trace propagation (never a credential).
+    traceparent: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -82,6 +84,7 @@ def _record_of(request: web.Request, body: dict[str, Any], sent_key: str | None)
         key_tail=None if sent_key is None else sent_key[-4:],
         stream=body.get("stream") is True,
         headers_lower_keys=tuple(name.lower() for name in request.headers.keys()),
+        traceparent=request.headers.get("traceparent"),
     )
 
 
