@@ -238,6 +238,24 @@ class GrokHarness:
             server.stop()
 
 
+class NativeHarness(GrokHarness):
+    """The native OpenAI-compatible adapter (Decision 18): plain HTTP to the same two fake xAI servers."""
+
+    name = "native"
+    # xAI's usage chunk carries cost_in_usd_ticks; this adapter keeps it (LiteLLM's stream loses it).
+    stream_cost_source = "upstream"
+
+    def __init__(self) -> None:
+        super().__init__()
+        from llmcore.adapters.native_openai import NativeOpenAICompletion
+
+        self.completion = NativeOpenAICompletion()  # type: ignore[assignment]
+
+    def close(self) -> None:
+        self.completion.close()  # the sync pool is this adapter's own (LiteLLM's is process-wide)
+        super().close()
+
+
 def _config_file(*, grok_base: str, partner_base: str) -> Path:
     directory = Path(tempfile.mkdtemp(prefix="llmcore-contract-"))
     path = directory / "llmcore.yaml"
@@ -269,7 +287,7 @@ def _anthropic_harness() -> Harness:
 
 
 HARNESSES: dict[str, Callable[[], Harness]] = {
-    "scripted": ScriptedHarness, "grok": GrokHarness, "anthropic": _anthropic_harness,
+    "scripted": ScriptedHarness, "grok": GrokHarness, "anthropic": _anthropic_harness, "native": NativeHarness,
 }
 
 
