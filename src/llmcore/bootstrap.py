@@ -91,7 +91,7 @@ def build_runtime(
     config = overrides.pop("config", None) or load_config(path, env)
     logs = LoguruTelemetry(secrets=config.secrets())
     metrics = PrometheusTelemetry()
-    completion = overrides.pop("completion", None) or default_completion()
+    completion = overrides.pop("completion", None) or default_completion(config)
     core = build(path, env, telemetry=FanoutTelemetry(logs, metrics), config=config, completion=completion,
                  **overrides)
     for status in core.models():
@@ -128,7 +128,7 @@ def build(
         telemetry_warn(telemetry, warning)
     router = Router(registry, config.routing, telemetry, rng=rng)
     if completion is None:
-        completion = default_completion()
+        completion = default_completion(config)
     port: DuplexCompletionPort = RetryingCompletion(
         completion, telemetry, sleep=sleep or time.sleep, async_sleep=async_sleep or asyncio.sleep,
     ) if retry else completion
@@ -148,11 +148,15 @@ def build(
     return Core(registry, service, settings, resources)
 
 
-def default_completion() -> DuplexCompletionPort:
-    """The Grok adapter (LiteLLM); importing this module does not import LiteLLM yet."""
-    from llmcore.adapters.litellm_completion import LiteLLMCompletion
+def default_completion(config: LoadedConfig | None = None) -> DuplexCompletionPort:
+    """Each model's own adapter (``model_info.adapter``: LiteLLM by default, or native; Decision 18).
 
-    return LiteLLMCompletion()
+    Neither is imported here: LiteLLM loads on the first request for a LiteLLM model, or at the
+    proxy's warm-up when ``config`` has one.
+    """
+    from llmcore.adapters.native_selection import PerModelCompletion
+
+    return PerModelCompletion.for_specs(config.specs) if config is not None else PerModelCompletion()
 
 
 def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:
