@@ -50,7 +50,9 @@ def wire_request(request: ChatRequest, *, stream: bool, extra_headers: HeaderHoo
                                   model=spec.upstream_model, hint=spec.credentials.base_url_hint)
     body: dict[str, Any] = {k: v for k, v in request.params.items() if k not in OWNED_BODY_KEYS}
     body["model"] = spec.upstream_model
-    body["messages"] = request.messages_as_dicts()
+    # A key with no value is left out, as LiteLLM's openai/ route sends it (an assistant turn carrying
+    # only tool_calls goes without "content": null, as the OpenAI SDKs write it).
+    body["messages"] = [{k: v for k, v in m.items() if v is not None} for m in request.messages_as_dicts()]
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
