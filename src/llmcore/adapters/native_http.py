@@ -3,7 +3,7 @@
 Why two clients: aiohttp is the proxy's own server stack and the fastest Python async client we
 have (measured in docs/performance.md), but it has no sync API; running it on a private loop
 thread for sync callers would add a thread hop to every call. httpx's sync ``Client`` (locked
-already, through the OpenAI SDK) pools connections and is thread-safe. Both are created on
+already as LiteLLM's own client) pools connections and is thread-safe. Both are created on
 first use, so building the adapter opens nothing, and both are released by the Core's lifecycle
 (Decision 20): ``close()`` the sync client, ``aclose()`` the async session of the running loop.
 
