@@ -132,3 +132,15 @@ def test_config_check_and_models_show_say_which_adapter_serves_each_model(tmp_pa
     assert "adapter" in shown.output and "native  (from model_info.adapter)" in shown.output
     shown_json = run(["--json", "--config", str(path), "models", "show", "generic"], ENV)
     assert json.loads(shown_json.output)["adapter"] == "litellm"
+
+
+def test_the_header_hook_reaches_the_native_adapter_it_builds() -> None:
+    from llmcore.adapters.native_openai import NativeOpenAICompletion
+
+    def hook(request: ChatRequest) -> dict[str, str]:
+        return {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
+
+    port = PerModelCompletion.for_specs([request("native").spec], extra_headers=hook)
+    native = port._for(request("native").spec)  # noqa: SLF001 - what it built, not how it calls it
+    assert isinstance(native, NativeOpenAICompletion) and native._extra_headers is hook  # noqa: SLF001
+    port.close()

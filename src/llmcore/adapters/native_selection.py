@@ -18,6 +18,7 @@ from typing import Any
 
 from attrs import frozen
 
+from llmcore.adapters.native_convert import HeaderHook
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, profile_named
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
 from llmcore.domain.model_spec import ADAPTERS, AdapterName, ModelSpec
@@ -87,25 +88,31 @@ class PerModelCompletion:
     """Implements DuplexCompletionPort and PooledResources by sending each request to its spec's adapter.
 
     ``uses_litellm`` says whether any configured model is served by LiteLLM: only then does
-    ``warm_up`` import it. Adapters are built on first use.
+    ``warm_up`` import it. Adapters are built on first use. ``extra_headers`` is the per-request
+    header hook (W3C ``traceparent`` from a tracing adapter) handed to the native adapter, which
+    sends what it returns on every upstream request.
     """
 
-    def __init__(self, *, uses_litellm: bool = True, native: Any = None, litellm: Any = None) -> None:
+    def __init__(
+        self, *, uses_litellm: bool = True, native: Any = None, litellm: Any = None,
+        extra_headers: HeaderHook | None = None,
+    ) -> None:
         self._uses_litellm = uses_litellm
         self._native = native
         self._litellm = litellm
+        self._extra_headers = extra_headers
 
     @classmethod
-    def for_specs(cls, specs: Iterable[ModelSpec]) -> PerModelCompletion:
+    def for_specs(cls, specs: Iterable[ModelSpec], extra_headers: HeaderHook | None = None) -> PerModelCompletion:
         """The port for these configured models."""
-        return cls(uses_litellm=any(spec.adapter == "litellm" for spec in specs))
+        return cls(uses_litellm=any(spec.adapter == "litellm" for spec in specs), extra_headers=extra_headers)
 
     def _for(self, spec: ModelSpec) -> DuplexCompletionPort:
         if spec.adapter == "native":
             if self._native is None:
                 from llmcore.adapters.native_openai import NativeOpenAICompletion
 
-                self._native = NativeOpenAICompletion()
+                self._native = NativeOpenAICompletion(extra_headers=self._extra_headers)
             return self._native  # type: ignore[no-any-return]
         if self._litellm is None:
             from llmcore.adapters.litellm_completion import LiteLLMCompletion  # does not import LiteLLM yet
