@@ -13,10 +13,12 @@ from llmcore.adapters.yaml_config import load_file
 from llmcore.domain.chat import ChatRequest, Message
 from llmcore.domain.errors import ConfigError
 from llmcore.domain.model_spec import ModelSpec
+from tests.conftest import make_canary
 from tests.unit.config_helpers import write_config
 
-ENV = {"GROK_API_KEY": "xai-selection-0123456789", "ANTHROPIC_API_KEY": "sk-ant-selection-0123456789",
-       "K": "sk-selection-0123456789"}
+# Canaries built at run time: no key-shaped literal in a tracked file.
+ENV = {"GROK_API_KEY": make_canary("xai-selection"), "ANTHROPIC_API_KEY": make_canary("sk-ant-selection"),
+       "K": make_canary("sk-selection")}
 
 MIXED = """
 {general}
