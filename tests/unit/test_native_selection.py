@@ -113,8 +113,8 @@ def test_each_request_goes_to_the_adapter_its_spec_names() -> None:
 def test_warm_up_leaves_litellm_alone_when_no_model_uses_it() -> None:
     port = PerModelCompletion.for_specs([request("native").spec])
     port.warm_up()
-    port.close()
     assert port._litellm is None  # noqa: SLF001 - the point: never built, so never imported
+    port.close()
 
 
 def test_config_check_and_models_show_say_which_adapter_serves_each_model(tmp_path: Path) -> None:
@@ -146,3 +146,20 @@ def test_the_header_hook_reaches_the_native_adapter_it_builds() -> None:
     native = port._for(request("native").spec)  # noqa: SLF001 - what it built, not how it calls it
     assert isinstance(native, NativeOpenAICompletion) and native._extra_headers is hook  # noqa: SLF001
     port.close()
+
+
+def test_closing_releases_litellms_process_wide_clients_when_litellm_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmcore.adapters import litellm_runtime
+
+    closed: list[str] = []
+    # Patched, not faked: a loaded LiteLLM costs ~3 s to import, and only the calls made matter here.
+    monkeypatch.setattr(litellm_runtime, "_module", object())  # "loaded", without importing it here
+    monkeypatch.setattr("llmcore.adapters.litellm_completion.close_sync_clients", lambda: closed.append("sync"))
+
+    async def closed_async() -> None:
+        closed.append("async")
+    monkeypatch.setattr("llmcore.adapters.litellm_completion.close_async_clients", closed_async)
+    port = PerModelCompletion.for_specs([request("native").spec])
+    port.close()
+    asyncio.run(port.aclose())
+    assert closed == ["sync", "async", "sync"]

@@ -13,6 +13,7 @@ some model uses it), so a file whose models are all ``native`` never imports Lit
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -125,17 +126,24 @@ class PerModelCompletion:
         if self._uses_litellm:
             self._for(ModelSpec(alias="warm-up", upstream_model="warm-up")).warm_up()  # type: ignore[attr-defined]
 
+    def _pooled(self) -> list[Any]:
+        # LiteLLM pools its clients per process, not per adapter: when it is loaded (by this Core or any
+        # other), its clients of this loop are released here too, as LiteLLMCompletion.close/aclose did
+        # for every Core before adapters were chosen per model. Nothing is imported for that.
+        runtime = sys.modules.get("llmcore.adapters.litellm_runtime")
+        if self._litellm is None and runtime is not None and runtime.is_loaded():
+            self._for(ModelSpec(alias="close", upstream_model="close"))
+        return [a for a in (self._native, self._litellm) if isinstance(a, PooledResources)]
+
     def close(self) -> None:
-        """Close every opened adapter's sync clients."""
-        for adapter in (self._native, self._litellm):
-            if isinstance(adapter, PooledResources):
-                adapter.close()
+        """Close the sync clients of every adapter opened, and LiteLLM's when it is loaded."""
+        for adapter in self._pooled():
+            adapter.close()
 
     async def aclose(self) -> None:
-        """Close every opened adapter's clients, async ones in the running loop."""
-        for adapter in (self._native, self._litellm):
-            if isinstance(adapter, PooledResources):
-                await adapter.aclose()
+        """Close every client of the running loop (and the sync ones), LiteLLM's when it is loaded."""
+        for adapter in self._pooled():
+            await adapter.aclose()
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         return self._for(request.spec).complete(request)
