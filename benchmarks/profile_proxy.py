@@ -146,6 +146,8 @@ async def _load(url: str, master: str, stream: bool, concurrency: int, seconds: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_proxy")
     parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--adapter", choices=("litellm", "native"), default="litellm",
+                        help="the adapter the proxy serves the model with (general_settings.llmcore_adapter)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
@@ -170,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         fake.start()
         env["GROK_BASE_URL"] = fake.base_url
         config = write_config(out_dir / "bench-config.yaml", [dict(
-            alias=MODEL, upstream=MODEL, key_env="GROK_API_KEY", base_env="GROK_BASE_URL", max_retries=0)])
+            alias=MODEL, upstream=MODEL, key_env="GROK_API_KEY", base_env="GROK_BASE_URL", max_retries=0)],
+            adapter=args.adapter)
         proxy = llmcore_proxy(config, env, out_dir / "llmcore-proxy.log", cores.server)
         print(f"proxy started: {proxy.start({'Authorization': f'Bearer {master}'})}", file=sys.stderr)
         asyncio.run(_load(proxy.url, master, args.stream, args.concurrency, 3.0))  # warm-up

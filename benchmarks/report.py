@@ -7,7 +7,8 @@ from typing import Any
 
 TARGET_LABELS = {
     "direct": "direct to the fake xAI upstream",
-    "llmcore": "llmcore proxy",
+    "llmcore": "llmcore (litellm)",
+    "llmcore_native": "llmcore (native)",
     "litellm_proxy": "LiteLLM proxy 1.110.2",
     "inprocess": "`litellm.acompletion` in one process",
 }
@@ -95,6 +96,7 @@ def verdicts(medians: dict[str, Any], library: dict[str, Any] | None, cli: dict[
         rows.append({"target": name, "required": f"≤ {READY_LIMIT_S:g} s",
                      "measured": "no data" if ready is None else f"{ready:.2f} s",
                      "met": ready is not None and ready <= READY_LIMIT_S, "value": ready})
+    rows += native_verdicts(medians, missing)
     if library:
         for pair, row in library.get("pairs", {}).items():
             rows.append({"target": f"{row['what']} (CPU)", "required": f"≤ {library['target']}",
@@ -107,6 +109,48 @@ def verdicts(medians: dict[str, Any], library: dict[str, Any] | None, cli: dict[
     rows.append({"target": "`llmcore models list` wall time", "required": f"≤ {MODELS_LIST_LIMIT_S} s",
                  "measured": "not run" if models_list is None else f"{models_list:.3f} s",
                  "met": None if models_list is None else models_list <= MODELS_LIST_LIMIT_S, "value": models_list})
+    return rows
+
+
+NATIVE_SPAWN_LIMIT_S = 1.0
+NATIVE_CPU_FLOOR_RATIO = 3.0
+
+
+def native_verdicts(medians: dict[str, Any], missing: str | None) -> list[dict[str, Any]]:
+    """The issue-16 targets of the llmcore (native) column: ratios to the LiteLLM proxy, and to the fake upstream."""
+    native = medians.get("llmcore_native")
+    if not native:
+        return []
+    rows: list[dict[str, Any]] = []
+
+    def row(name: str, measured: float | None, limit: float, higher_is_better: bool, required: str,
+            unit: str = "×", needs_proxy: bool = True) -> None:
+        if needs_proxy and missing:
+            rows.append({"target": name, "required": required, "measured": missing, "met": None})
+            return
+        if measured is None:
+            rows.append({"target": name, "required": required, "measured": "no data", "met": False})
+            return
+        met = measured >= limit if higher_is_better else measured <= limit
+        shown = f"{measured:.2f}{unit}" if unit == "×" else f"{measured:.2f} {unit}"
+        rows.append({"target": name, "required": required, "measured": shown, "met": met, "value": measured})
+
+    for scenario, what in (("nonstream_c32", "non-stream"), ("stream_c32", "stream")):
+        row(f"native: {what} c=32 RPS vs LiteLLM proxy",
+            _ratio(_get(medians, "llmcore_native", scenario, "rps"), _get(medians, "litellm_proxy", scenario, "rps")),
+            10.0, True, "≥ 10×")
+    row("native: added p50 at c=1 (non-stream) vs LiteLLM proxy's",
+        _ratio(added_p50(medians, "llmcore_native"), added_p50(medians, "litellm_proxy")), 0.1, False, "≤ 0.1×")
+    row("native: RSS after load vs LiteLLM proxy",
+        _ratio(native.get("rss_after_load_mb"), medians.get("litellm_proxy", {}).get("rss_after_load_mb")),
+        0.25, False, "≤ 0.25×")
+    row("native: spawn to first answered completion", native.get("first_completion_s"), NATIVE_SPAWN_LIMIT_S,
+        False, f"≤ {NATIVE_SPAWN_LIMIT_S:g} s", unit="s", needs_proxy=False)
+    for scenario, what in (("nonstream_c32", "non-stream"), ("stream_c32", "stream")):
+        row(f"native: server CPU per {what} request vs the fake upstream's own",
+            _ratio(_get(medians, "llmcore_native", scenario, "server_cpu_ms_per_request"),
+                   _get(medians, "direct", scenario, "server_cpu_ms_per_request")),
+            NATIVE_CPU_FLOOR_RATIO, False, f"≤ {NATIVE_CPU_FLOOR_RATIO:g}×", needs_proxy=False)
     return rows
 
 
@@ -170,7 +214,7 @@ def interference(result: dict[str, Any]) -> str:
 
 
 def verdict_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| target (issue 7) | required | measured | verdict |", "|---|---|---|---|"]
+    lines = ["| target (issues 7 and 16) | required | measured | verdict |", "|---|---|---|---|"]
     for row in rows:
         verdict = {True: "**met**", False: "**not met**", None: "—"}[row["met"]]
         lines.append(f"| {row['target']} | {row['required']} | {row['measured']} | {verdict} |")

@@ -1,9 +1,11 @@
 """``python -m benchmarks``: every target side by side, rounds interleaved, one Markdown table and one JSON file.
 
-Targets: (a) direct to the fake xAI upstream, (b) the llmcore proxy, (c) the LiteLLM proxy 1.110.2
-in its own venv, (d) ``litellm.acompletion`` in one process. Scenarios: non-stream and stream at
-concurrency 1 and 32, time to ready, RSS idle and after load; plus the library ratio
-(benchmarks.bench_library) and the wall time of short commands (benchmarks.startup).
+Targets: (a) direct to the fake xAI upstream, (b) the llmcore proxy with the LiteLLM adapter,
+(b2) the llmcore proxy with the native adapter (``general_settings.llmcore_adapter: native``,
+issue 16), (c) the LiteLLM proxy 1.110.2 in its own venv, (d) ``litellm.acompletion`` in one
+process. Scenarios: non-stream and stream at concurrency 1 and 32, time to ready, RSS idle and
+after load; plus the library ratio (benchmarks.bench_library) and the wall time of short commands
+(benchmarks.startup).
 Each round starts the proxies afresh, then runs every scenario over the targets in an order
 that rotates from round to round. Every process started here is stopped in a ``finally``.
 """
@@ -33,7 +35,7 @@ from benchmarks.targets import (
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LIBRARY_TIMEOUT = 1800.0
-ORDER = ("direct", "llmcore", "litellm_proxy", "inprocess")
+ORDER = ("direct", "llmcore", "llmcore_native", "litellm_proxy", "inprocess")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Bench:
         self.env = base_env({"GROK_API_KEY": self.key, "BENCH_MASTER_KEY": self.master})
         self.fake: FakeUpstream | None = None
         self.config: Path | None = None
+        self.native_config: Path | None = None
         self.litellm_cli: Path | None = None
         self.unavailable: dict[str, str] = {}
         self.proxies: dict[str, ProxyProcess] = {}
@@ -112,8 +115,9 @@ class Bench:
     def start_fake(self) -> None:
         self.fake = FakeUpstream(self.env, "GROK_API_KEY", self.logs / "fake-xai.log", self.cores.loadgen).start()
         self.env = {**self.env, "GROK_BASE_URL": self.fake.base_url}
-        self.config = write_config(self.out_dir / "bench-config.yaml", [dict(
-            alias=MODEL, upstream=MODEL, key_env="GROK_API_KEY", base_env="GROK_BASE_URL", max_retries=0)])
+        models = [dict(alias=MODEL, upstream=MODEL, key_env="GROK_API_KEY", base_env="GROK_BASE_URL", max_retries=0)]
+        self.config = write_config(self.out_dir / "bench-config.yaml", models)
+        self.native_config = write_config(self.out_dir / "bench-config-native.yaml", models, adapter="native")
 
     def prepare_litellm_proxy(self) -> None:
         if self.args.skip_litellm_proxy:
@@ -133,6 +137,11 @@ class Bench:
         auth = {"Authorization": f"Bearer {self.master}"}
         self.proxies["llmcore"] = llmcore_proxy(self.config, self.env, self.logs / "llmcore-proxy.log",
                                                 self.cores.server)
+        if not self.args.skip_native:
+            assert self.native_config is not None
+            self.proxies["llmcore_native"] = llmcore_proxy(
+                self.native_config, self.env, self.logs / "llmcore-native-proxy.log", self.cores.server,
+                name="llmcore proxy (native)")
         if self.litellm_cli is not None and "litellm_proxy" not in self.unavailable:
             self.proxies["litellm_proxy"] = litellm_proxy(self.litellm_cli, self.config, self.env,
                                                           self.logs / "litellm-proxy.log", self.cores.server)
@@ -140,7 +149,7 @@ class Bench:
             try:
                 figures[name] = proxy.start(auth)
             except (ServerDied, TimeoutError, OSError) as error:
-                if name == "llmcore":
+                if name in ("llmcore", "llmcore_native"):
                     raise
                 self.unavailable[name] = f"did not start: {error}"
                 proxy.stop()
@@ -206,7 +215,7 @@ class Bench:
     def run_round(self, index: int) -> dict[str, Any]:
         figures = self.start_round()
         try:
-            present = [t for t in ORDER if t in figures]
+            present = [t for t in ORDER if t in figures and (not self.args.only or t in self.args.only.split(","))]
             rotation = index % len(present)
             order = present[rotation:] + present[:rotation]
             results: dict[str, Any] = {t: {"start": figures[t], "scenarios": {}} for t in present}
@@ -271,6 +280,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-cap", type=float, default=None, help="seconds per measurement (default 30, quick 8)")
     parser.add_argument("--skip-litellm-proxy", action="store_true", help="leave the LiteLLM proxy column out")
     parser.add_argument("--skip-library", action="store_true", help="leave benchmarks.bench_library out")
+    parser.add_argument("--skip-native", action="store_true", help="leave the llmcore (native) column out")
+    parser.add_argument("--only", default=None,
+                        help="measure only these targets, comma-separated (e.g. llmcore_native,direct)")
     parser.add_argument("--skip-cli", action="store_true", help="leave the command wall times out")
     parser.add_argument("--soak", action="store_true", help="also run benchmarks.soak after the rounds (5-10 min)")
     parser.add_argument("--soak-requests", type=int, default=50_000, help="requests of the soak (default 50,000)")

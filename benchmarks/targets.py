@@ -50,7 +50,7 @@ model_list:
 {models}
 general_settings:
   master_key: os.environ/BENCH_MASTER_KEY
-"""
+{general_extra}"""
 MODEL_TEMPLATE = """\
   - model_name: {alias}
     litellm_params:
@@ -70,11 +70,15 @@ def base_env(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def write_config(path: Path, models: list[dict[str, Any]]) -> Path:
-    """A config file; each model: alias, upstream, key_env, base_env, max_retries and optional model_info text."""
+def write_config(path: Path, models: list[dict[str, Any]], adapter: str | None = None) -> Path:
+    """A config file; each model: alias, upstream, key_env, base_env, max_retries and optional model_info text.
+
+    ``adapter`` sets ``general_settings.llmcore_adapter`` (llmcore's own key; LiteLLM's proxy ignores it).
+    """
     rendered = "".join(MODEL_TEMPLATE.format(model_info=m.get("model_info", ""), **{
         k: m[k] for k in ("alias", "upstream", "key_env", "base_env", "max_retries")}) for m in models)
-    path.write_text(CONFIG_TEMPLATE.format(models=rendered.rstrip("\n")), encoding="utf-8")
+    extra = f"  llmcore_adapter: {adapter}\n" if adapter else ""
+    path.write_text(CONFIG_TEMPLATE.format(models=rendered.rstrip("\n"), general_extra=extra), encoding="utf-8")
     return path
 
 
@@ -271,10 +275,12 @@ class ProxyProcess:
         stop(self.process)
 
 
-def llmcore_proxy(config: Path, env: Mapping[str, str], log: Path, cpus: set[int] | None) -> ProxyProcess:
+def llmcore_proxy(
+    config: Path, env: Mapping[str, str], log: Path, cpus: set[int] | None, name: str = "llmcore proxy",
+) -> ProxyProcess:
     port = free_port()
     argv = [str(VENV_BIN / "llmcore"), "--config", str(config), "proxy", "--host", "127.0.0.1", "--port", str(port)]
-    return ProxyProcess("llmcore proxy", argv, env, port, "/health", log, cpus)
+    return ProxyProcess(name, argv, env, port, "/health", log, cpus)
 
 
 def litellm_proxy(cli: Path, config: Path, env: Mapping[str, str], log: Path, cpus: set[int] | None) -> ProxyProcess:

@@ -93,7 +93,7 @@ def build_runtime(
     config = overrides.pop("config", None) or load_config(path, env)
     logs = LoguruTelemetry(secrets=config.secrets())
     metrics = PrometheusTelemetry()
-    completion = overrides.pop("completion", None) or default_completion()
+    completion = overrides.pop("completion", None) or default_completion(config)
     telemetry = FanoutTelemetry(logs, metrics, OtelTelemetry(secrets=config.secrets()))
     core = build(path, env, telemetry=telemetry, config=config, completion=completion, **overrides)
     for status in core.models():
@@ -130,7 +130,7 @@ def build(
         telemetry_warn(telemetry, warning)
     router = Router(registry, config.routing, telemetry, rng=rng)
     if completion is None:
-        completion = default_completion()
+        completion = default_completion(config)
     # Inside the retry policy: one span per attempt, when a tracer provider is configured (otel_completion).
     traced = OtelTracedCompletion(completion)
     port: DuplexCompletionPort = RetryingCompletion(
@@ -152,11 +152,15 @@ def build(
     return Core(registry, service, settings, resources)
 
 
-def default_completion() -> DuplexCompletionPort:
-    """The Grok adapter (LiteLLM); importing this module does not import LiteLLM yet."""
-    from llmcore.adapters.litellm_completion import LiteLLMCompletion
+def default_completion(config: LoadedConfig | None = None) -> DuplexCompletionPort:
+    """Each model's own adapter (``model_info.adapter``: LiteLLM by default, or native; Decision 18).
 
-    return LiteLLMCompletion()
+    Neither is imported here: LiteLLM loads on the first request for a LiteLLM model, or at the
+    proxy's warm-up when ``config`` has one.
+    """
+    from llmcore.adapters.native_selection import PerModelCompletion
+
+    return PerModelCompletion.for_specs(config.specs) if config is not None else PerModelCompletion()
 
 
 def registry_for(config: LoadedConfig, env: Mapping[str, str]) -> ModelRegistry:

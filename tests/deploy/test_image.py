@@ -91,7 +91,7 @@ def pins(lock: Path) -> dict[str, tuple[str, frozenset[str]]]:
     text = lock.read_text(encoding="utf-8")
     found = {}
     for block in re.split(r"\n(?=[a-z0-9])", text):
-        match = re.match(r"([a-z0-9_.-]+)==(\S+)", block)
+        match = re.match(r"([a-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", block)  # httpx[http2]==0.28.1: name httpx
         if match:
             found[match.group(1)] = (match.group(2), frozenset(re.findall(r"--hash=(sha256:\w+)", block)))
     return found

@@ -281,11 +281,12 @@ FAST_RETRY = ("      max_retries: 1\n    model_info:\n      provider: xai\n"
               "      retry: {backoff_base: 0.01, backoff_max: 0.02, retry_after_max: 0.01}\n")
 
 
-def write_config(directory: Path, lanes: Iterable[str] = ()) -> Path:
+def write_config(directory: Path, lanes: Iterable[str] = (), adapter: str = "litellm") -> Path:
     """The shared config: Grok, a partner model, an unavailable model, the master key.
 
     Each lane is one more Grok alias, ``grok-<lane>``, with an upstream model of
-    its own, so concurrent callers can script the fake per lane.
+    its own, so concurrent callers can script the fake per lane. ``adapter`` serves
+    every model (``general_settings.llmcore_adapter``): the suites run over both.
     """
     entries = [
         _entry(GROK, GROK, "GROK_API_KEY", "GROK_BASE_URL", FAST_RETRY),
@@ -297,7 +298,8 @@ def write_config(directory: Path, lanes: Iterable[str] = ()) -> Path:
     ]
     path = directory / "llmcore.yaml"
     path.write_text("model_list:\n" + "".join(entries)
-                    + "general_settings:\n  master_key: os.environ/LLMCORE_MASTER_KEY\n", "utf-8")
+                    + "general_settings:\n  master_key: os.environ/LLMCORE_MASTER_KEY\n"
+                    + f"  llmcore_adapter: {adapter}\n", "utf-8")
     return path
 
 
@@ -315,3 +317,7 @@ def files_under(root: Path, skip: Iterable[Path] = ()) -> Iterator[tuple[Path, b
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.resolve() not in skipped:
             yield path, path.read_bytes()
+
+
+# The completion adapters every canary suite runs over (Decision 18).
+ADAPTERS = ("litellm", "native")

@@ -24,7 +24,8 @@ from llmcore.adapters.log_setup import configure_logging, reset_logging
 from llmcore.bootstrap import Runtime, build_runtime
 from llmcore.domain.core import Core
 from tests.security.canary_kit import (
-    ECHO_FAULT_NAMES, ECHO_MARKER, GROK, HELLO, IMPATIENT, PARTNER, STANDARD_FAULTS, Canaries, CrashingCompletion,
+    ADAPTERS, ECHO_FAULT_NAMES, ECHO_MARKER, GROK, HELLO, IMPATIENT, PARTNER, STANDARD_FAULTS, Canaries,
+    CrashingCompletion,
     Evidence, Upstreams, fault_named, key_for, upstream_model, write_config,
 )
 
@@ -49,13 +50,16 @@ class Library:
     upstreams: Upstreams
 
 
-@pytest.fixture(scope="module")
-def library(canaries: Canaries, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+@pytest.fixture(scope="module", params=ADAPTERS)
+def library(
+    canaries: Canaries, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+) -> Iterator[Library]:
     with Upstreams(canaries) as upstreams:
-        config = write_config(tmp_path_factory.mktemp("library"))
+        config = write_config(tmp_path_factory.mktemp("library"), adapter=request.param)
         runtime = build_runtime(config, canaries.env(upstreams))
         runtime.warm_up()
         yield Library(runtime, upstreams)
+        runtime.close()
 
 
 @pytest.fixture

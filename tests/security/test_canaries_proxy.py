@@ -25,7 +25,7 @@ from llmcore.entrypoints.proxy_thread import BackgroundProxy
 from llmcore.testing.fake_xai import FakeXAIServer, Fault
 from tests.security.canary_kit import (
     BROKEN, ECHO_MARKER, GROK, HELLO, IMPATIENT, PARTNER, STANDARD_FAULTS, Canaries, CrashingCompletion, Evidence,
-    Upstreams, echo_faults, write_config,
+    ADAPTERS, Upstreams, echo_faults, write_config,
 )
 
 pytestmark = pytest.mark.slow  # LiteLLM and two servers; each call then takes milliseconds
@@ -57,11 +57,13 @@ class Deployment:
     http: httpx.Client
 
 
-@pytest.fixture(scope="module")
-def deployment(canaries: Canaries, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+@pytest.fixture(scope="module", params=ADAPTERS)
+def deployment(
+    canaries: Canaries, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
     sink = Sink()
     configure_logging("TRACE", sink=sink)  # no secrets: the proxy must add its own
-    config = write_config(tmp_path_factory.mktemp("proxy"))
+    config = write_config(tmp_path_factory.mktemp("proxy"), adapter=request.param)
     try:
         with Upstreams(canaries) as upstreams:
             env = canaries.env(upstreams)

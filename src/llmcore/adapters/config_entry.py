@@ -21,6 +21,7 @@ from llmcore.adapters.credentials import resolve_provider
 from llmcore.adapters.env_file_secrets import is_reference
 from llmcore.adapters.config_route import Route, choose_profile, parse_route
 from llmcore.adapters.model_defaults import CATALOG_SOURCE, Defaults, defaults_for
+from llmcore.adapters.native_selection import choose_adapter, native_refusal
 from llmcore.adapters.provider_profiles import OPENAI_WIRE_ROUTES, XAI, ProviderProfile, known_provider_names
 from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.model_spec import Capabilities, Deployment, Lifecycle, ModelSpec, ParamRules, RetryPolicy
@@ -56,6 +57,7 @@ class FileDefaults:
     drop_params: bool | None = None
     num_retries: tuple[int, str] | None = None
     timeout: tuple[float, str] | None = None
+    adapter: str | None = None  # general_settings.llmcore_adapter
 
 
 def build_entry_spec(
@@ -107,8 +109,12 @@ def build_entry_spec(
         **{name: f"entry ({raw.secret_params[name]})" if isinstance(raw.secret_params[name], str)
            and is_reference(raw.secret_params[name]) else "entry (literal)" for name in secret_params},
     }
-    return evolve(
-        spec, upstream_model=route.upstream, provider=provider, route=call_route, sources=sources,
+    adapter = choose_adapter(info.adapter, file_defaults.adapter, where)
+    if adapter.problem is not None:
+        problems.append(adapter.problem)
+    spec = evolve(
+        spec, upstream_model=route.upstream, provider=provider, route=call_route,
+        sources={**sources, "adapter": adapter.source}, adapter=adapter.adapter,
         # The entry's own params win over those the provider's env vars filled in.
         secret_params={**spec.secret_params, **secret_params},
         provider_params={**spec.provider_params, **provider_params},
@@ -118,6 +124,9 @@ def build_entry_spec(
         ),
         unservable=route.problem or _mode_problem(mode, sources["mode"]) or secret_problem or param_problem,
     )
+    if spec.adapter == "native" and spec.unservable is None:
+        spec = evolve(spec, unservable=native_refusal(spec, adapter.source))
+    return spec
 
 
 def build_catalog_spec(entry: CatalogEntry, secrets: SecretSource) -> ModelSpec:

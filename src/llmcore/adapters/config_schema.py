@@ -98,6 +98,8 @@ class ModelInfo:
     retry: RetryConfig | None = None
     lifecycle: LifecycleConfig | None = None
     environments: list[str] | None = None
+    # The completion adapter: litellm (default) or native (OpenAI-compatible fast path; Decision 18).
+    adapter: str | None = None
 
 
 @define
@@ -145,6 +147,8 @@ class GeneralSettings:
     background_health_checks: bool | None = None
     health_check_interval: float | None = None
     max_request_size_mb: float | None = None
+    # llmcore's own: the adapter of every model whose model_info.adapter is unset (litellm | native).
+    llmcore_adapter: str | None = None
 
 
 # --- Keys: what llmcore reads, and what LiteLLM's proxy accepts (generated from the locked LiteLLM) ----

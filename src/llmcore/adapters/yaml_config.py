@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from attrs import frozen
+from attrs import evolve, frozen
 
 from llmcore.adapters import config_schema as schema
+from llmcore.adapters.native_selection import file_adapter
 from llmcore.adapters.catalog import catalog
 from llmcore.adapters.config_entry import RawEntry, build_catalog_spec, build_entry_spec
 from llmcore.adapters.config_ranges import add_setting_problem
@@ -75,7 +76,8 @@ def load_file(path: str | Path, secrets: SecretSource) -> LoadedConfig:
     litellm_settings = _section(top, "litellm_settings", schema.LiteLLMSettings, problems, warnings)
     router_settings = _section(top, "router_settings", schema.RouterSettings, problems, warnings)
     general = _section(top, "general_settings", schema.GeneralSettings, problems, warnings)
-    file_defaults = file_defaults_from(litellm_settings, router_settings, problems)
+    file_defaults = evolve(file_defaults_from(litellm_settings, router_settings, problems),
+                           adapter=file_adapter(general.llmcore_adapter if general else None, problems))
 
     raw_models = top.get("model_list")
     if raw_models is None:

@@ -156,7 +156,8 @@ class StreamChunk:
     ``tool_calls`` are the tool-call deltas exactly as the upstream sent them
     (each with its own ``index``; a continuation carries only ``index`` and
     ``function.arguments``). ``logprobs`` is the choice's logprobs object of
-    this delta, as sent.
+    this delta, as sent. ``cost_in_usd_ticks`` is the upstream's exact cost on the usage chunk
+    (xAI: 1e10 ticks = 1 USD), when the adapter can see it (the native adapter; LiteLLM drops it).
     """
 
     content: str | None = None
@@ -172,6 +173,7 @@ class StreamChunk:
     logprobs: Mapping[str, Any] | None = None
     system_fingerprint: str | None = None
     service_tier: str | None = None
+    cost_in_usd_ticks: int | None = None
 
     @property
     def has_output(self) -> bool:

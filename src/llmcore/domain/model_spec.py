@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Literal
+
 from attrs import field, frozen
 
 from llmcore.domain.frozen_mapping import frozen_mapping
 from llmcore.domain.ranges import count, non_negative, optional, positive, positive_count
 from llmcore.domain.secret import Secret
 from llmcore.domain.usage import Prices, UsageConvention
+
+
+# The completion adapters a model may be served by (Decision 18): LiteLLM (every provider) or the
+# native OpenAI-compatible fast path.
+AdapterName = Literal["litellm", "native"]
+ADAPTERS: tuple[AdapterName, ...] = ("litellm", "native")
 
 
 @frozen(kw_only=True)
@@ -149,6 +157,8 @@ class ModelSpec:
     # Set when the config itself says llmcore cannot serve this entry (a mode other than chat, a provider
     # LiteLLM does not know): the registry reports the model unavailable with this reason.
     unservable: str | None = None
+    # Which completion adapter serves this model (model_info.adapter; Decision 18).
+    adapter: AdapterName = "litellm"
 
     @property
     def api_key(self) -> Secret | None:

@@ -76,7 +76,7 @@ class StreamState:
         if chunk.role or chunk.has_output or chunk.usage:
             self._saw_anything = True
         if chunk.usage is not None:
-            self.usage = chunk.usage.under(self.spec.usage_convention).priced(self.spec.prices)
+            self.usage = chunk.usage.under(self.spec.usage_convention).priced(self.spec.prices, chunk.cost_in_usd_ticks)
         if chunk.is_usage_only:
             return None  # the usage chunk: collected, not a delta
         if not chunk.is_empty or chunk.role:

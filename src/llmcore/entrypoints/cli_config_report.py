@@ -75,6 +75,7 @@ class ConfigReport:
         lines = [
             f"  {spec.alias} ({spec.upstream_model}){deployment}: {status_text(status.available, status.reason)}",
             f"    provider  {spec.provider}  (LiteLLM model {spec.litellm_model})",
+            f"    adapter   {spec.adapter}  (from {spec.sources.get('adapter', 'default')})",
             f"    api key   {masked(creds.api_key)}  (from {creds.api_key_source})",
             f"    base URL  {display_url(creds.base_url) or 'none'}  (from {creds.base_url_source})",
         ]
@@ -128,6 +129,7 @@ class ConfigReport:
             "upstream": spec.upstream_model,
             "provider": spec.provider,
             "litellm_model": spec.litellm_model,
+            "adapter": spec.adapter,
             "available": status.available,
             "reason": status.reason,
             "api_key": None if creds.api_key is None else str(creds.api_key),

@@ -130,6 +130,7 @@ def spec_document(spec: ModelSpec, status: ModelStatus) -> dict[str, Any]:
     return {
         **status_document(status),
         "litellm_model": spec.litellm_model,
+        "adapter": spec.adapter,
         "api_key": None if creds.api_key is None else str(creds.api_key),
         "api_key_source": creds.api_key_source,
         "base_url": display_url(creds.base_url),
@@ -189,6 +190,7 @@ def model_detail(spec: ModelSpec, status: ModelStatus) -> str:
         spec.alias,
         field_line("upstream", f"{spec.upstream_model} (LiteLLM model {spec.litellm_model})"),
         field_line("provider", spec.provider),
+        field_line("adapter", f"{spec.adapter}  (from {sources.get('adapter', 'default')})"),
         field_line("status", status_text(status.available, status.reason)),
         field_line("lifecycle", status.lifecycle_warning or "no deprecation known"),
         field_line("environments", ", ".join(spec.environments) or "all"),

@@ -238,10 +238,38 @@ class GrokHarness:
             server.stop()
 
 
-def _config_file(*, grok_base: str, partner_base: str) -> Path:
+class NativeHarness(GrokHarness):
+    """The native OpenAI-compatible adapter (Decision 18), chosen the way an operator chooses it: the config
+    file says ``general_settings.llmcore_adapter: native``, and the Core is built with its default adapters.
+    Plain HTTP to the same two fake xAI servers."""
+
+    name = "native"
+    # xAI's usage chunk carries cost_in_usd_ticks; this adapter keeps it (LiteLLM's stream loses it).
+    stream_cost_source = "upstream"
+
+    def core(self) -> Core:
+        if self._core is None:
+            import llmcore
+
+            config = _config_file(grok_base=self.servers[GROK].base_url, partner_base=self.servers[PARTNER].base_url,
+                                  adapter="native")
+            self._core = llmcore.load(
+                config, env={"GROK_API_KEY": self.keys[GROK], "PARTNER_KEY": self.keys[PARTNER]},
+                telemetry=self.telemetry, sleep=self.waits, async_sleep=self.waits.async_sleep,
+            )
+        return self._core
+
+    def close(self) -> None:
+        if self._core is not None:
+            self._core.close()  # the sync pool is this Core's own (LiteLLM's is process-wide)
+        super().close()
+
+
+def _config_file(*, grok_base: str, partner_base: str, adapter: str | None = None) -> Path:
     directory = Path(tempfile.mkdtemp(prefix="llmcore-contract-"))
     path = directory / "llmcore.yaml"
-    path.write_text(textwrap.dedent(f"""
+    general = f"general_settings:\n  llmcore_adapter: {adapter}\n" if adapter else ""
+    path.write_text(general + textwrap.dedent(f"""
         model_list:
           - model_name: {GROK}
             litellm_params:
@@ -269,7 +297,7 @@ def _anthropic_harness() -> Harness:
 
 
 HARNESSES: dict[str, Callable[[], Harness]] = {
-    "scripted": ScriptedHarness, "grok": GrokHarness, "anthropic": _anthropic_harness,
+    "scripted": ScriptedHarness, "grok": GrokHarness, "anthropic": _anthropic_harness, "native": NativeHarness,
 }
 
 
