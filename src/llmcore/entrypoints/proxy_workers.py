@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import os
 import shutil
@@ -129,6 +130,15 @@ def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def refuse_single_process_metrics() -> None:
+    """RuntimeError when prometheus_client is already imported in single-process mode: the workers would
+    inherit it, and each would count alone (prometheus_client picks its mode once, at import)."""
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None and getattr(values, "ValueClass", None) is getattr(values, "MutexValue", None):
+        raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set, so the "
+                           "workers' metrics could not be aggregated; start the workers from a fresh process")
+
+
 @frozen
 class RunDirectory:
     """Where the workers of one server leave their metrics and drain reports; removed at exit."""
@@ -141,10 +151,6 @@ class RunDirectory:
     def create(cls, environ: dict[str, str] | os._Environ[str] | None = None) -> RunDirectory:
         """Make it and export ``PROMETHEUS_MULTIPROC_DIR``, which must precede prometheus_client's import."""
         environ = os.environ if environ is None else environ
-        values = sys.modules.get("prometheus_client.values")
-        if values is not None and getattr(values, "ValueClass", None) is getattr(values, "MutexValue", None):
-            raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set, so the "
-                               "workers' metrics could not be aggregated; start the workers from a fresh process")
         root = Path(tempfile.mkdtemp(prefix="llmcore-proxy-"))
         given = environ.get(MULTIPROCESS_ENV)
         metrics = Path(given) if given else root / "metrics"
@@ -220,6 +226,11 @@ class GunicornProxy(BaseApplication):  # type: ignore[misc]
         from llmcore.adapters.litellm_runtime import litellm_module
 
         litellm_module()  # the ~3 s, ~200 MB import; no thread, socket or loop (the warm-up call is per worker)
+        if os.getpid() == self.master_pid:
+            # What the workers inherit stays out of their garbage collections, which would otherwise write
+            # to (and so copy) every shared page holding a tracked object (the gc module's advice for fork).
+            gc.collect()
+            gc.freeze()
         return self.application
 
     def when_ready(self, server: Any) -> None:
@@ -300,6 +311,7 @@ def run_workers(options: ProxyOptions, *, config_path: Path | None, env: Mapping
     from llmcore.bootstrap import load_config
 
     master_pid = os.getpid()
+    refuse_single_process_metrics()
     run_dir = RunDirectory.create()
     try:
         config = load_config(config_path, env)
