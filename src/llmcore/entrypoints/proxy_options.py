@@ -1,6 +1,6 @@
 """The options of ``llmcore proxy``, read by the CLI without importing the server (aiohttp, gunicorn).
 
-Exit codes of ``llmcore proxy`` beyond the CLI's 0 / 1 / 2 (docs/deploy.md, "Shutdown and exit codes"):
+Exit codes of ``llmcore proxy`` beyond the CLI's 0 / 1 / 2 (docs/deploy.md, "Exit codes"):
 ``EXIT_DRAIN_INCOMPLETE`` (5) when the shutdown's grace ran out with requests still open (they
 were ended with a ``server_shutting_down`` error, not cut) or a worker exited without draining
 (killed at gunicorn's ``graceful_timeout``, crashed); gunicorn's own 3 (a worker failed to boot)

@@ -320,7 +320,10 @@ def run_workers(options: ProxyOptions, *, config_path: Path | None, env: Mapping
                               "the proxy will not start without it")
         application = GunicornProxy(options, config_path=config_path, env=env, config=config,
                                     log_level=log_level, run_dir=run_dir)
-        return application.serve()
+        code = application.serve()
+        logger.bind(event="proxy_stopped", drained=application.drained, exit_code=code).info(
+            f"llmcore proxy stopped (exit code {code})")
+        return code
     finally:
         if os.getpid() == master_pid:  # a worker leaves through this frame too; the master cleans up
             run_dir.remove()
