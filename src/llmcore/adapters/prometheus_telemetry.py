@@ -240,5 +240,5 @@ class PrometheusTelemetry:
         if path is None:
             return generate_latest(self.registry)
         aggregate = CollectorRegistry()
-        MultiProcessCollector(aggregate, path=path)
+        MultiProcessCollector(aggregate, path=path)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
         return generate_latest(aggregate)

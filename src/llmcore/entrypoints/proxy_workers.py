@@ -64,7 +64,7 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PROC_NAME = "llmcore-proxy"
 
 
-class ProxyWorker(GunicornWebWorker):  # type: ignore[misc]
+class ProxyWorker(GunicornWebWorker):
     """aiohttp's gunicorn worker, with two changes that keep a shutdown within ``graceful_timeout``.
 
     - The drain starts as soon as SIGTERM arrives: aiohttp's worker notices ``alive = False`` at its
@@ -96,7 +96,7 @@ class ProxyWorker(GunicornWebWorker):  # type: ignore[misc]
         os._exit(code)
 
 
-class UVLoopProxyWorker(ProxyWorker, GunicornUVLoopWebWorker):  # type: ignore[misc]
+class UVLoopProxyWorker(ProxyWorker, GunicornUVLoopWebWorker):
     """:class:`ProxyWorker` on uvloop (what the single-process proxy runs on too)."""
 
 
@@ -109,7 +109,7 @@ def worker_class() -> str:
     return f"{__name__}.UVLoopProxyWorker"
 
 
-class LoguruGunicornLogger(GunicornLogger):  # type: ignore[misc]
+class LoguruGunicornLogger(GunicornLogger):
     """gunicorn's own lines (boot, signals, worker exits) through the proxy's masked sink, JSON or text,
     instead of a stderr handler of gunicorn's with another format."""
 
@@ -179,7 +179,7 @@ class RunDirectory:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class GunicornProxy(BaseApplication):  # type: ignore[misc]
+class GunicornProxy(BaseApplication):
     """The proxy as a gunicorn application, configured from :class:`ProxyOptions`, run in-process."""
 
     def __init__(self, options: ProxyOptions, *, config_path: Path | None, env: Mapping[str, str],
@@ -267,7 +267,8 @@ class GunicornProxy(BaseApplication):  # type: ignore[misc]
         """In the master, for every worker that exited: drop it from the live gauges, keep its drain report."""
         from prometheus_client.multiprocess import mark_process_dead
 
-        mark_process_dead(worker.pid, str(self.run_dir.metrics))
+        # prometheus_client's multiprocess helpers carry no annotations
+        mark_process_dead(worker.pid, str(self.run_dir.metrics))  # type: ignore[no-untyped-call]
         report = self.run_dir.read_report(worker.pid)
         self.exits[worker.pid] = report
         if report is None:
