@@ -69,19 +69,24 @@ def workers_of(pid: int, expected: int) -> list[int]:
 
 
 async def load(url: str, auth: dict[str, str], stream: bool, requests: int, warmup: int, server: int,
-               quick: bool) -> dict[str, Any]:
+               fake: int, quick: bool) -> dict[str, Any]:
+    """One phase; ``foreign_cpu_s``: CPU the machine spent meanwhile outside this benchmark's processes."""
     async with LoadClient(url, [chat_body(MODEL, stream)], auth, CONCURRENCY) as client:
         await client.phase(warmup if not quick else 32, TIME_CAP)
-        before = procfs.tree_cpu(server)
+        before, ours, busy = procfs.tree_cpu(server), procfs.cpu_seconds([os.getpid(), fake]), \
+            procfs.machine_busy_seconds()
         result = await client.phase(requests if not quick else requests // 5, TIME_CAP)
         result.cpu_seconds = procfs.tree_cpu(server) - before
+        foreign = (procfs.machine_busy_seconds() - busy) - result.cpu_seconds - (
+            procfs.cpu_seconds([os.getpid(), fake]) - ours)
     summary = result.summary()
-    return {k: summary[k] for k in ("requests_ok", "errors", "rps", "p50_ms", "p99_ms",
-                                    "server_cpu_ms_per_request")}
+    figures = {k: summary[k] for k in ("requests_ok", "errors", "rps", "p50_ms", "p99_ms",
+                                       "server_cpu_ms_per_request")}
+    return {**figures, "elapsed_s": summary["elapsed_s"], "foreign_cpu_s": round(max(0.0, foreign), 1)}
 
 
 def one_run(workers: int, preload: bool, config: Path, env: dict[str, str], auth: dict[str, str], log: Path,
-            quick: bool) -> dict[str, Any]:
+            fake: int, quick: bool) -> dict[str, Any]:
     port = free_port()
     argv = [str(VENV_BIN / "llmcore"), "--config", str(config), "proxy", "--port", str(port), "--workers",
             str(workers)] + ([] if preload else ["--no-preload"])
@@ -92,7 +97,7 @@ def one_run(workers: int, preload: bool, config: Path, env: dict[str, str], auth
         pids = workers_of(process.pid, workers)
         ready_s = round(time.perf_counter() - started, 2)
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
-        scenarios = {name: asyncio.run(load(url, auth, stream, requests, warmup, process.pid, quick))
+        scenarios = {name: asyncio.run(load(url, auth, stream, requests, warmup, process.pid, fake, quick))
                      for name, stream, requests, warmup in SCENARIOS}
         per_worker = [memory(pid) for pid in pids]
         master = memory(process.pid) if workers > 1 else None
@@ -107,9 +112,9 @@ def median(values: list[float | None]) -> float | None:
 
 
 def table(runs: dict[str, list[dict[str, Any]]]) -> str:
-    rows = ["| configuration | CPU ms / plain request | CPU ms / stream | plain RPS (c=32) | streams/s (c=32) "
-            "| plain requests one core serves | RSS per worker MiB | PSS per worker MiB | PSS all workers MiB "
-            "| master RSS / PSS MiB |", "|" + "---|" * 10]
+    rows = ["| configuration | ready s | CPU ms / plain request | CPU ms / stream | plain RPS (c=32) "
+            "| streams/s (c=32) | plain requests one core serves | RSS per worker MiB | PSS per worker MiB "
+            "| PSS all workers MiB | master RSS / PSS MiB |", "|" + "---|" * 11]
     for name, rounds in runs.items():
         def scenario(key: str, field: str) -> float | None:
             return median([r["scenarios"][key][field] for r in rounds])
@@ -120,7 +125,8 @@ def table(runs: dict[str, list[dict[str, Any]]]) -> str:
         masters = [r["master"] for r in rounds if r["master"]]
         master = (f"{median([m['rss_mb'] for m in masters])} / {median([m['pss_mb'] for m in masters])}"
                   if masters else "-")
-        rows.append(f"| {name} | {cpu} | {scenario('stream', 'server_cpu_ms_per_request')} "
+        rows.append(f"| {name} | {median([r['ready_s'] for r in rounds])} | {cpu} "
+                    f"| {scenario('stream', 'server_cpu_ms_per_request')} "
                     f"| {scenario('plain', 'rps')} | {scenario('stream', 'rps')} "
                     f"| {round(1000 / cpu) if cpu else '-'} | {rss} | {pss} | {pss_all} | {master} |")
     return "\n".join(rows)
@@ -152,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, workers, preload in order:
                 fake.control("/_fake/clear")
                 log = out / "logs" / f"proxy-{workers}-{'preload' if preload else 'no-preload'}.log"
-                result = one_run(workers, preload, config, env, auth, log, args.quick)
+                result = one_run(workers, preload, config, env, auth, log, fake.pid, args.quick)
                 runs[name].append(result)
                 print(f"round {index + 1} {name:<22} " + json.dumps(result["scenarios"]), file=sys.stderr)
     finally:
@@ -164,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "workers.json").write_text(json.dumps(document, indent=2), "utf-8")
     print(table(runs))
+    phases = [phase for rounds in runs.values() for r in rounds for phase in r["scenarios"].values()]
+    foreign = sum(phase["foreign_cpu_s"] for phase in phases)
+    measured = sum(phase["elapsed_s"] for phase in phases)
+    print(f"\nforeign load: {foreign:.0f} CPU-s of other processes over {measured:.0f} s of measurement "
+          f"({foreign / max(measured, 1e-9):.2f} cores of {len(procfs.ALL_CPUS)})")
     print(f"\n{args.rounds} interleaved rounds, {wall:.0f} s, machine CPU busy {document['machine_busy_cpu_s']} s "
           f"(all processes), revision {document['revision']}; {out / 'workers.json'}")
     return 0

@@ -174,3 +174,13 @@ def test_workers_refuse_to_start_where_prometheus_client_already_counts_per_proc
 
     with pytest.raises(RuntimeError, match="PROMETHEUS_MULTIPROC_DIR was set"):
         refuse_single_process_metrics()
+
+
+def test_the_access_log_names_the_request_id_and_the_serving_pid() -> None:
+    import logging
+
+    from llmcore.entrypoints.proxy import ACCESS_LOG_FORMAT, access_logger
+
+    assert access_logger(False) is None
+    assert access_logger(True) is logging.getLogger("aiohttp.access")  # routed into the masked sink by log_setup
+    assert "%{x-request-id}o" in ACCESS_LOG_FORMAT and "pid=%P" in ACCESS_LOG_FORMAT
