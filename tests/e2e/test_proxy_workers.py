@@ -82,6 +82,14 @@ class WorkersProxy:
     def events(self, name: str) -> list[dict[str, Any]]:
         return [r for r in self.records() if r.get("event") == name]
 
+    def wait_listening(self) -> str:
+        """The URL, as soon as the master has bound the port (the workers may still be starting)."""
+        deadline = time.monotonic() + START_SECONDS
+        while not self.events("proxy_started"):
+            assert self.process.poll() is None and time.monotonic() < deadline, "".join(self.lines)
+            time.sleep(0.05)
+        return re.search(r"http://[\d.]+:\d+", self.events("proxy_started")[0]["message"]).group(0)
+
     def wait_ready(self, workers: int) -> str:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
@@ -253,9 +261,16 @@ def test_auto_workers_without_preload_drain_an_idle_server_and_exit_0(tmp_path: 
         proxy = WorkersProxy(tmp_path, child_env(fake, keys, tmp_path), "--workers", "auto", "--no-preload")
         try:
             expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-            url = proxy.wait_ready(expected)
-            with httpx.Client(trust_env=False, timeout=10) as http:
+            url = proxy.wait_listening()
+            # Asked while the workers still import LiteLLM: the connection waits until a warmed-up worker
+            # accepts it; nothing answers readiness before that.
+            with httpx.Client(trust_env=False, timeout=START_SECONDS) as http:
                 assert http.get(f"{url}/health/readiness").status_code == 200
+            proxy.wait_ready(expected)
+            first_answer = next(i for i, r in enumerate(proxy.records()) if r.get("logger") == "aiohttp.access")
+            answered_by = int(re.search(r"pid=<?(\d+)", proxy.records()[first_answer]["message"]).group(1))
+            assert any(r.get("event") == "worker_ready" and r["pid"] == answered_by
+                       for r in proxy.records()[:first_answer]), "readiness answered only once its worker was warm"
             run_dirs = list(tmp_path.glob("llmcore-proxy-*"))
             assert len(run_dirs) == 1 and (run_dirs[0] / "metrics").is_dir()
             proxy.process.send_signal(signal.SIGTERM)
