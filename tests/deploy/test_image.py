@@ -153,17 +153,19 @@ def test_the_entrypoint_passes_only_options_llmcore_proxy_has():
                                capture_output=True, text=True, timeout=60, check=True).stdout
     exec_line = next(line for line in ENTRYPOINT.read_text().splitlines() if line.startswith("exec "))
     assert exec_line.startswith("exec llmcore proxy ")
+    exec_line += next(line for line in ENTRYPOINT.read_text().splitlines() if line.strip().startswith("--workers"))
     options = re.findall(r"\s(--[a-z-]+)", exec_line)
-    assert options == ["--host", "--port"]
+    assert options == ["--host", "--port", "--workers"]
     for option in options:
         assert re.search(rf"^\s+{option}\b", help_text, re.M), f"llmcore proxy has no {option}"
 
 
-def test_the_entrypoint_refuses_workers_it_cannot_give(tmp_path: Path):
-    result = subprocess.run(["sh", str(ENTRYPOINT)], env={"PATH": os.environ["PATH"], "LLMCORE_WORKERS": "2"},
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2
-    assert "LLMCORE_WORKERS=2" in result.stderr and "replicas" in result.stderr
+def test_the_entrypoint_passes_llmcore_workers_on_and_the_cli_judges_it(tmp_path: Path):
+    result = subprocess.run(["sh", str(ENTRYPOINT)], env={"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                                                          "LLMCORE_WORKERS": "none", "HOME": str(tmp_path)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "--workers" in result.stderr and "'none' is neither a whole number of workers nor 'auto'" in result.stderr
 
 
 def free_port() -> int:
@@ -179,7 +181,8 @@ def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_the_entrypoint_serves_the_deploy_config_and_drains_on_sigterm(deploy_config, canary: str):
-    """As in the pod: the Deployment's env, the key from a file, healthy, ready, exit 0 on SIGTERM."""
+    """As in the pod: the Deployment's env (its workers too), the key from a file, healthy, ready, exit 0 on
+    SIGTERM."""
     config, env = deploy_config
     port = free_port()
     assert healthcheck(port).returncode == 1  # nothing listens yet: the check says so
@@ -190,7 +193,7 @@ def test_the_entrypoint_serves_the_deploy_config_and_drains_on_sigterm(deploy_co
     server = subprocess.Popen(["sh", str(ENTRYPOINT)], env=child_env, cwd=config.parent,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while healthcheck(port).returncode != 0:
             assert server.poll() is None, server.communicate()[1]
             assert time.monotonic() < deadline, "the proxy did not become healthy in 60 s"

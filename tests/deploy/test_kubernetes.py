@@ -132,8 +132,28 @@ def test_the_grace_period_covers_the_prestop_sleep_and_the_proxys_drain():
     assert spec["terminationGracePeriodSeconds"] >= pre_stop + drain + 2
 
 
-def test_workers_stay_one_until_they_land():
-    assert env_of(proxy_container(BASE))["LLMCORE_WORKERS"] == "1"
+def cpu_cores(quantity: str) -> float:
+    return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def mebibytes(quantity: str) -> float:
+    return float(quantity.removesuffix("Mi")) if quantity.endswith("Mi") else float(quantity.removesuffix("Gi")) * 1024
+
+
+def test_resources_are_sized_per_worker():
+    """LLMCORE_WORKERS is a count `llmcore proxy --workers` takes; CPU is 500m requested and at most one
+    core per worker (one worker runs Python on one core); memory covers the master plus each worker."""
+    from llmcore.entrypoints.proxy_options import parse_workers
+
+    container = proxy_container(BASE)
+    workers = parse_workers(env_of(container)["LLMCORE_WORKERS"])
+    assert workers >= 2, "the example runs several workers per pod"
+    resources = container["resources"]
+    assert cpu_cores(resources["requests"]["cpu"]) == 0.5 * workers
+    assert cpu_cores(resources["limits"]["cpu"]) == 1.0 * workers
+    # docs/performance.md, "Workers": the master's PSS ~93 MiB, each worker's ~145 MiB after load.
+    assert mebibytes(resources["requests"]["memory"]) >= 1.27 * (93 + 145 * workers)
+    assert mebibytes(resources["limits"]["memory"]) >= 2 * (93 + 145 * workers)
 
 
 def test_the_vault_overlay_replaces_the_secret_volume_with_the_injector():

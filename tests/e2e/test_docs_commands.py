@@ -23,7 +23,8 @@ BLOCK = re.compile(r"```(bash|python)\n(.*?)```", re.S)
 
 # Shown in the docs, exercised elsewhere.
 COVERED_ELSEWHERE = {
-    "llmcore proxy": "tests/e2e/test_proxy.py and tests/e2e/test_cli.py (a running server)",
+    "llmcore proxy": "tests/e2e/test_proxy.py and tests/e2e/test_cli.py (a running server); with --workers, "
+                     "tests/e2e/test_proxy_workers.py",
     "llmcore smoke": "tests/e2e/test_smoke.py; README's main job",
     "python3 -m venv": "the README set-up commands: .ci/run does the same in a fresh venv",
     "python -m pip install pip-tools": "docs/dependencies.md refresh recipe (needs the registry)",

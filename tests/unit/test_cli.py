@@ -7,6 +7,7 @@ subprocess is in tests/e2e/test_cli.py.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from llmcore.domain.errors import QuotaExceededError, StreamIncompleteError
 from llmcore.domain.usage import Prices, Usage
 from llmcore.entrypoints import cli_render as render
 from llmcore.entrypoints.cli import CliWiring, cli
+from llmcore.entrypoints.proxy_options import EXIT_DRAIN_INCOMPLETE, ProxyOptions
 
 GROK = "grok-code-fast-1"
 
@@ -36,6 +38,9 @@ class Recorder:
     telemetry_passed: list[Any] = field(factory=list)
     logging_calls: list[tuple[str, bool, list[object]]] = field(factory=list)
     proxy_calls: list[tuple[Runtime, str, int]] = field(factory=list)
+    proxy_options: list[ProxyOptions] = field(factory=list)
+    workers_calls: list[tuple[ProxyOptions, Path | None, dict[str, str], str]] = field(factory=list)
+    serve_exit: int = 0
     smoke_calls: list[bool] = field(factory=list)
     smoke_exit: int = 0
 
@@ -49,8 +54,14 @@ class Recorder:
     def logging(self, level: str, json_logs: bool, secrets: Sequence[object]) -> None:
         self.logging_calls.append((level, json_logs, list(secrets)))
 
-    def proxy(self, runtime: Runtime, host: str, port: int) -> None:
-        self.proxy_calls.append((runtime, host, port))
+    def proxy(self, runtime: Runtime, options: ProxyOptions) -> int:
+        self.proxy_calls.append((runtime, options.host, options.port))
+        self.proxy_options.append(options)
+        return self.serve_exit
+
+    def workers(self, options: ProxyOptions, path: Path | None, env: Mapping[str, str], level: str) -> int:
+        self.workers_calls.append((options, path, dict(env), level))
+        return self.serve_exit
 
     def smoke(self, json_output: bool) -> int:
         self.smoke_calls.append(json_output)
@@ -74,7 +85,8 @@ def run(
     recorder = recorder or Recorder()
     wiring = CliWiring(
         env=dict(env), core_factory=recorder.core, runtime_factory=recorder.runtime,
-        logging_setup=recorder.logging, proxy_server=recorder.proxy, smoke_runner=recorder.smoke,
+        logging_setup=recorder.logging, proxy_server=recorder.proxy, workers_server=recorder.workers,
+        smoke_runner=recorder.smoke,
     )
     return CliRunner().invoke(cli, list(args), obj=wiring, input=stdin)
 
@@ -668,6 +680,64 @@ def test_proxy_with_a_bad_config_exits_2_before_serving(recorder: Recorder, tmp_
     result = run(["--config", str(path), "proxy"], {}, recorder)
     assert result.exit_code == 2
     assert recorder.proxy_calls == []
+
+
+def test_proxy_serves_one_process_by_default_with_the_drain_grace_of_10_s(recorder: Recorder, canary: str) -> None:
+    result = run(["proxy"], {"GROK_API_KEY": canary}, recorder)
+    assert result.exit_code == 0
+    assert recorder.proxy_options == [ProxyOptions()]
+    assert recorder.proxy_options[0].grace_seconds == 10.0 and recorder.workers_calls == []
+
+
+def test_proxy_exit_code_says_the_drain_did_not_complete(recorder: Recorder, canary: str) -> None:
+    recorder.serve_exit = EXIT_DRAIN_INCOMPLETE
+    assert run(["proxy"], {"GROK_API_KEY": canary}, recorder).exit_code == 5
+    assert run(["proxy", "--workers", "2"], {"GROK_API_KEY": canary}, recorder).exit_code == 5
+
+
+def test_proxy_with_workers_hands_every_option_to_the_workers_server_and_builds_no_runtime(
+    recorder: Recorder, tmp_path: Path, canary: str,
+) -> None:
+    path = config_with(tmp_path, grok_entry())
+    result = run(["--config", str(path), "--log-level", "debug", "proxy", "--workers", "3", "--grace-seconds", "2.5",
+                  "--no-preload", "--access-log", "--host", "0.0.0.0", "--port", "8080"],
+                 {"GROK_API_KEY": canary}, recorder)
+    assert result.exit_code == 0, result.stderr
+    options, config_path, env, level = recorder.workers_calls[0]
+    assert options == ProxyOptions(host="0.0.0.0", port=8080, workers=3, grace_seconds=2.5, preload=False,
+                                   access_log=True)
+    assert (config_path, env["GROK_API_KEY"], level) == (path, canary, "DEBUG")
+    assert recorder.proxy_calls == [] and recorder.telemetry_passed == []  # the workers build their own
+    assert recorder.logging_calls and canary in [s.reveal() for s in recorder.logging_calls[0][2]]
+
+
+def test_proxy_workers_auto_is_the_cpus_this_process_may_use(recorder: Recorder, canary: str) -> None:
+    run(["proxy", "--workers", "auto"], {"GROK_API_KEY": canary}, recorder)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cpus == 1:
+        assert recorder.proxy_options[0].workers == 1
+    else:
+        assert recorder.workers_calls[0][0].workers == cpus
+
+
+@pytest.mark.parametrize(("value", "says"), [("0", "use 1 or more"), ("two", "neither a whole number"),
+                                             ("-1", "use 1 or more")])
+def test_proxy_refuses_a_worker_count_it_cannot_serve(recorder: Recorder, value: str, says: str) -> None:
+    result = run(["proxy", "--workers", value], {}, recorder)
+    assert result.exit_code == 2 and says in result.stderr
+    assert recorder.proxy_calls == [] and recorder.workers_calls == []
+
+
+def test_proxy_refuses_a_negative_grace(recorder: Recorder) -> None:
+    result = run(["proxy", "--grace-seconds", "-1"], {}, recorder)
+    assert result.exit_code == 2 and "--grace-seconds" in result.stderr
+
+
+def test_proxy_with_workers_and_a_bad_config_exits_2_before_serving(recorder: Recorder, tmp_path: Path) -> None:
+    path = write_config(tmp_path, "model_list: {}\n")
+    result = run(["--config", str(path), "proxy", "--workers", "2"], {}, recorder)
+    assert result.exit_code == 2
+    assert recorder.workers_calls == []
 
 
 @pytest.mark.parametrize(("args", "wants_json"), [(["smoke"], False), (["smoke", "--json"], True),

@@ -7,13 +7,28 @@ proxy serves ``render()`` at ``GET /metrics``.
 Metric names are a contract (docs/operations.md lists them); ``model`` is
 the configured alias, so the label set stays as small as the config. Every
 label value is masked like a log line, since a label must never carry a key.
+
+Several processes (``llmcore proxy --workers N``): prometheus_client's
+multiprocess mode. It is chosen by ``PROMETHEUS_MULTIPROC_DIR`` being set when
+prometheus_client is first imported (``prometheus_client.values``); then every
+value lives in an mmap file of that directory per process and ``render()``
+serves the aggregate of all of them (``MultiProcessCollector``): counters and
+histograms sum over the processes, dead ones included (totals never go back);
+the one gauge, ``llmcore_model_available``, is ``livemostrecent``: the latest
+value any live process set (each worker's health probe observes the same
+upstream, so the newest observation is the best one). The proxy's entrypoint
+creates and cleans the directory and marks exited workers dead
+(``entrypoints/proxy_workers``).
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import values as prometheus_values
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from llmcore.adapters.loguru_telemetry import never_raises
 from llmcore.adapters.request_api import current_api
@@ -37,6 +52,20 @@ _LABEL_LIMIT = 120
 _CHILD_CACHE_LIMIT = 10_000
 
 TOKEN_KINDS = ("prompt", "completion", "reasoning", "cached")
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The directory of prometheus_client's multiprocess mode when this process is in it, else None.
+
+    In it means both: the variable is set (prometheus_client also reads the lower-case
+    ``prometheus_multiproc_dir``) and prometheus_client chose its file-backed values at import,
+    which it does only when the variable was set before that import.
+    """
+    path = os.environ.get(MULTIPROCESS_ENV) or os.environ.get(MULTIPROCESS_ENV.lower())
+    if not path or prometheus_values.ValueClass is prometheus_values.MutexValue:
+        return None
+    return path
 
 
 class PrometheusTelemetry:
@@ -87,9 +116,10 @@ class PrometheusTelemetry:
         self.cost_usd_total = Counter(
             "llmcore_cost_usd_total", "Cost in USD, by source: upstream (the provider's figure) or prices "
             "(computed from the configured prices).", ["model", "source"], registry=r)
+        # Several workers: the latest value any live worker set (see the module docstring).
         self.availability = Gauge(
             "llmcore_model_available", "1 when the model can serve, 0 when it is configured but unavailable.",
-            ["model"], registry=r)
+            ["model"], registry=r, multiprocess_mode="livemostrecent")
         self.overhead_seconds = Histogram(
             "llmcore_overhead_seconds", "Time the proxy spends on a request outside the upstream call.",
             ["route"], buckets=OVERHEAD_BUCKETS, registry=r)
@@ -201,5 +231,14 @@ class PrometheusTelemetry:
         self._child(self.overhead_seconds, self._label(route)).observe(max(float(seconds), 0.0))
 
     def render(self) -> bytes:
-        """The registry in the Prometheus text format, for ``GET /metrics`` (send with ``content_type``)."""
-        return generate_latest(self.registry)
+        """The registry in the Prometheus text format, for ``GET /metrics`` (send with ``content_type``).
+
+        In prometheus_client's multiprocess mode (:func:`multiprocess_dir`), the aggregate of every
+        process writing to that directory: which worker answers the scrape does not matter.
+        """
+        path = multiprocess_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        aggregate = CollectorRegistry()
+        MultiProcessCollector(aggregate, path=path)  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
+        return generate_latest(aggregate)

@@ -1,6 +1,7 @@
 """The ``llmcore`` command line: a thin shell that parses input, calls the library and renders the result.
 
-Exit codes: 0 ok, 1 upstream or runtime error, 2 usage or config error. An
+Exit codes: 0 ok, 1 upstream or runtime error, 2 usage or config error, 5 (proxy)
+a shutdown whose grace ran out with requests open (docs/deploy.md). An
 error is one ``error: ...`` line on stderr (one per problem for a bad config);
 the traceback is shown only at ``--log-level debug`` or ``trace``.
 
@@ -38,6 +39,7 @@ from llmcore.domain.registry import ModelRegistry, base_url_problem, key_problem
 from llmcore.domain.secret import Secret
 from llmcore.entrypoints import cli_config_report as config_report
 from llmcore.entrypoints import cli_render as render
+from llmcore.entrypoints.proxy_options import DEFAULT_GRACE_SECONDS, EXIT_DRAIN_INCOMPLETE, ProxyOptions, parse_workers
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -66,10 +68,18 @@ def _configure_logging(level: str, json_logs: bool, secrets: Sequence[Secret | s
     configure_logging(level=level, json=json_logs, secrets=secrets, sink=sys.stderr)
 
 
-def _serve_proxy(runtime: Runtime, host: str, port: int) -> None:
+def _serve_proxy(runtime: Runtime, options: ProxyOptions) -> int:
     from llmcore.entrypoints.proxy import run
 
-    run(runtime, host, port)
+    drained = run(runtime, options.host, options.port, grace_seconds=options.grace_seconds,
+                  access_log=options.access_log)
+    return EXIT_OK if drained else EXIT_DRAIN_INCOMPLETE
+
+
+def _serve_workers(options: ProxyOptions, config_path: Path | None, env: Mapping[str, str], log_level: str) -> int:
+    from llmcore.entrypoints.proxy_workers import run_workers  # gunicorn and aiohttp: only when serving
+
+    return run_workers(options, config_path=config_path, env=env, log_level=log_level)
 
 
 def _run_smoke(json_output: bool) -> int:
@@ -86,13 +96,16 @@ class CliWiring:
     CLI's sinks); ``runtime_factory`` serves ``proxy`` (a Core plus the metrics
     it exports). Both take ``(config_path, env)``; ``core_factory`` also takes
     ``telemetry=`` (None for the library's default logs and metrics).
+    ``proxy_server`` serves one process, ``workers_server`` several (gunicorn;
+    each worker builds its own runtime); both return the exit code.
     """
 
     env: Mapping[str, str] = field(factory=lambda: dict(os.environ))
     core_factory: Callable[..., Core] = build
     runtime_factory: Callable[[Path | None, Mapping[str, str]], Runtime] = build_runtime
     logging_setup: Callable[[str, bool, Sequence[Secret | str]], None] = _configure_logging
-    proxy_server: Callable[[Runtime, str, int], None] = _serve_proxy
+    proxy_server: Callable[[Runtime, ProxyOptions], int] = _serve_proxy
+    workers_server: Callable[[ProxyOptions, Path | None, Mapping[str, str], str], int] = _serve_workers
     smoke_runner: Callable[[bool], int] = _run_smoke
 
 
@@ -348,16 +361,42 @@ def chat(ctx: click.Context, alias: str, prompt: str, system: str | None, raw_pa
     ctx.exit(EXIT_OK if answer.complete else EXIT_FAILURE)
 
 
+def parse_workers_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_workers(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=4000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.pass_obj
-def proxy(state: Invocation, host: str, port: int) -> None:
+@click.option("--workers", default="1", show_default=True, metavar="N|auto", callback=parse_workers_option,
+              help="Worker processes on the one port (gunicorn); auto: one per CPU this process may use. "
+                   "1 serves from this process.")
+@click.option("--grace-seconds", default=DEFAULT_GRACE_SECONDS, show_default=True, type=click.FloatRange(min=0),
+              help="The longest a shutdown takes: requests in flight get all but its last second to finish, "
+                   "then end with a server_shutting_down error (exit code 5).")
+@click.option("--preload/--no-preload", default=True, show_default=True,
+              help="With workers: import LiteLLM once before forking, so the workers share its memory.")
+@click.option("--access-log", is_flag=True,
+              help="One log line per request, with the pid of the process that served it.")
+@click.pass_context
+def proxy(ctx: click.Context, host: str, port: int, workers: int, grace_seconds: float, preload: bool,
+          access_log: bool) -> None:
     """Serve the OpenAI-compatible proxy.
 
     POST /v1/chat/completions, GET /v1/models, /health, /health/readiness and /metrics.
+    Exit codes: 0 after a complete drain, 5 when the grace ran out with requests open.
     """
-    state.wiring.proxy_server(state.runtime(), host, port)
+    state: Invocation = ctx.obj
+    options = ProxyOptions(host=host, port=port, workers=workers, grace_seconds=grace_seconds, preload=preload,
+                           access_log=access_log)
+    if options.workers == 1:
+        ctx.exit(state.wiring.proxy_server(state.runtime(), options))
+    # Several processes: the master only loads and checks the config; each worker builds its own runtime.
+    state.start_logging(PROXY_LOG_LEVEL)
+    ctx.exit(state.wiring.workers_server(options, state.config_path, state.env, state.log_level or PROXY_LOG_LEVEL))
 
 
 @cli.command()

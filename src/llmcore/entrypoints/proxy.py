@@ -28,8 +28,16 @@ for a stream, the time to the first byte minus the time awaiting the first
 chunk. The Core's own work (param policy, LiteLLM's request building) sits
 inside the awaited call, so it counts as upstream here.
 
-Shutdown: SIGTERM or SIGINT stops accepting, gives in-flight requests
-``grace_seconds`` to finish, closes LiteLLM's pooled clients and returns (exit 0).
+Shutdown: SIGTERM or SIGINT stops accepting and drains (``proxy_drain``): in-flight
+requests get all but the last second of ``grace_seconds`` to finish; still open then,
+a stream ends with an SSE error event and ``[DONE]``, a request without an answer yet
+gets 503 ``server_shutting_down``; LiteLLM's pooled clients close and ``serve`` returns
+whether the drain completed (the CLI's exit code: 0, or 5 when the grace ran out).
+Several worker processes on one port: ``proxy_workers`` (gunicorn).
+
+Access log (``access_log=True``, ``llmcore proxy --access-log``): one INFO line per
+request through the ``aiohttp.access`` logger (so masked like every log line) in
+:data:`ACCESS_LOG_FORMAT`, naming the request id and the pid of the process that served it.
 
 This module is the application and its lifecycle; the handlers are in
 ``proxy_handlers``, body parsing in ``proxy_request``, SSE in
@@ -39,6 +47,8 @@ shapes and the error table in ``openai_wire``.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -52,13 +62,24 @@ from llmcore.adapters.log_setup import add_secrets
 from llmcore.bootstrap import Runtime
 from llmcore.domain.errors import ConfigError
 from llmcore.domain.secret import Secret
+from llmcore.entrypoints.proxy_drain import Drain
 from llmcore.entrypoints.proxy_handlers import CHAT_ROUTE, ProxyHandlers
 from llmcore.entrypoints.proxy_health import ModelHealth
 from llmcore.entrypoints.proxy_messages import COUNT_TOKENS_ROUTE, MESSAGES_ROUTE, MessagesHandlers
+from llmcore.entrypoints.proxy_options import DEFAULT_GRACE_SECONDS
 from llmcore.entrypoints.proxy_responses import RESPONSES_ROUTE, ResponsesHandlers
 from llmcore.entrypoints.proxy_tracing import add_tracing
 
-__all__ = ["create_app", "run", "serve"]
+__all__ = ["ACCESS_LOG_FORMAT", "access_logger", "create_app", "run", "serve"]
+
+# aiohttp's access-log format: client, request line, status, bytes, seconds, the request id the
+# proxy answered with and the pid of the process that served it (which worker, with --workers).
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf request_id=%{x-request-id}o pid=%P'
+
+
+def access_logger(enabled: bool) -> logging.Logger | None:
+    """aiohttp's access logger when the access log is on (log_setup routes it into the masked sink)."""
+    return logging.getLogger("aiohttp.access") if enabled else None
 
 
 def known_secrets(runtime: Runtime) -> list[Secret | str]:
@@ -127,18 +148,22 @@ async def serve(
     runtime: Runtime,
     host: str = "127.0.0.1",
     port: int = 4000,
-    grace_seconds: float = 10.0,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
     on_ready: Callable[[int], None] | None = None,
     *,
     stop: asyncio.Event | None = None,
     secrets: Iterable[Secret | str] | None = None,
-) -> None:
-    """Serve until SIGTERM/SIGINT (main thread only) or ``stop`` is set; then stop accepting, give
-    in-flight requests ``grace_seconds`` to finish, and return. ``on_ready`` gets the bound port."""
+    access_log: bool = False,
+) -> bool:
+    """Serve until SIGTERM/SIGINT (main thread only) or ``stop`` is set; then stop accepting, drain
+    the requests in flight within ``grace_seconds`` (``proxy_drain``) and return whether the drain
+    completed (False: the grace ran out with requests open). ``on_ready`` gets the bound port."""
     app = create_app(runtime, secrets=secrets)
+    drain = Drain(grace_seconds, os.getpid()).install(app)
     # The log sinks belong to the application; make sure they mask the master key too.
     add_secrets(known_secrets(runtime))
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=grace_seconds)
+    runner = web.AppRunner(app, access_log=access_logger(access_log), access_log_format=ACCESS_LOG_FORMAT,
+                           handler_cancellation=True, shutdown_timeout=grace_seconds)
     await runner.setup()
     stop = stop or asyncio.Event()
     installed = _install_signal_handlers(stop)
@@ -153,11 +178,12 @@ async def serve(
             on_ready(bound)
         await stop.wait()
         logger.bind(event="proxy_stopping").info(
-            f"llmcore proxy stopping: no new connections; in-flight requests get {grace_seconds:g} s")
+            f"llmcore proxy stopping: no new connections; in-flight requests get {drain.deadline:g} s")
     finally:
         _remove_signal_handlers(installed)
         await runner.cleanup()
-    logger.bind(event="proxy_stopped").info("llmcore proxy stopped")
+    logger.bind(event="proxy_stopped", drained=drain.completed).info("llmcore proxy stopped")
+    return drain.completed
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> list[int]:
@@ -179,10 +205,11 @@ def _remove_signal_handlers(installed: list[int]) -> None:
 
 
 def run(
-    runtime: Runtime, host: str = "127.0.0.1", port: int = 4000, *, grace_seconds: float = 10.0,
-    on_ready: Callable[[int], None] | None = None, warm_up: bool = True,
-) -> None:
-    """Serve in the foreground (the CLI's ``llmcore proxy``); returns after a graceful shutdown.
+    runtime: Runtime, host: str = "127.0.0.1", port: int = 4000, *, grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    on_ready: Callable[[int], None] | None = None, warm_up: bool = True, access_log: bool = False,
+) -> bool:
+    """Serve in the foreground (the CLI's ``llmcore proxy``); returns after a graceful shutdown, True
+    when the drain completed (see ``serve``).
 
     ``warm_up`` imports LiteLLM (~3 s) before the port opens, so the first request does not pay
     for it and readiness means ready. A second SIGINT/SIGTERM during the grace period stops at once.
@@ -191,10 +218,10 @@ def run(
     own_process()  # a foreground server owns its process: LiteLLM offline and quiet process-wide
     if warm_up:
         runtime.warm_up()
+    serving = serve(runtime, host, port, grace_seconds, on_ready, access_log=access_log)
     try:
         import uvloop  # a dependency everywhere but Windows, where the default loop serves
     except ImportError:
-        asyncio.run(serve(runtime, host, port, grace_seconds, on_ready))
-        return
+        return asyncio.run(serving)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(runtime, host, port, grace_seconds, on_ready))
+        return runner.run(serving)

@@ -34,6 +34,7 @@ from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_b
 from llmcore.entrypoints.anthropic_stream import SSE_HEADERS, MessageEvents
 from llmcore.entrypoints.anthropic_wire import anthropic_error, error_status, message, message_id
 from llmcore.entrypoints.openai_wire import MasterKeyError
+from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE, is_drain_cut, uncancel_current_task
 from llmcore.entrypoints.proxy_handlers import (
     SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer,
 )
@@ -144,6 +145,13 @@ class MessagesHandlers:
                     await response.write(out)
         except ConnectionError:
             raise
+        except asyncio.CancelledError as exc:
+            if not is_drain_cut(exc):
+                raise  # the client went away: nobody to write to
+            # The shutdown's grace ran out (proxy_drain): an error event, not a cut connection.
+            uncancel_current_task()
+            await response.write(events.error(SHUTTING_DOWN_MESSAGE, "overloaded_error"))
+            return
         except Exception as exc:  # after the first event every failure becomes an error event
             status, kind = error_status(exc)
             if status == 500:

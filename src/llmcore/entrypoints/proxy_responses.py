@@ -18,6 +18,7 @@ ends with ``response.failed``.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 
@@ -30,6 +31,7 @@ from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import AsyncStreamSession
 from llmcore.entrypoints.openai_wire import MasterKeyError, error_kind, error_text, wire_error
+from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE, is_drain_cut, uncancel_current_task
 from llmcore.entrypoints.proxy_handlers import (
     SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer,
 )
@@ -141,6 +143,13 @@ class ResponsesHandlers:
                     await reply.write(out)
         except ConnectionError:
             raise
+        except asyncio.CancelledError as exc:
+            if not is_drain_cut(exc):
+                raise
+            # The drain's deadline (proxy_drain): the stream ends in its own failure event, not cut.
+            uncancel_current_task()
+            await reply.write(events.fail("server_error", SHUTTING_DOWN_MESSAGE))
+            return
         except Exception as exc:  # after the first event every failure becomes response.failed
             if error_kind(exc).status == 500:
                 logger.opt(exception=exc).bind(event="proxy_error", status=500).error(

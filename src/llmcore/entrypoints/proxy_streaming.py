@@ -4,11 +4,13 @@ The first chunk is pulled *before* the response is prepared, so a stream that
 fails before it (unknown upstream error, rate limit, no events at all) is an
 ordinary JSON error with the status from the error table. After it, the status
 line is gone: a stream that ends incomplete gets an SSE error event, then
-``data: [DONE]``. The session is always closed on the way out, so a client that
+``data: [DONE]``; so does a stream still open when a shutdown's grace runs out
+(``proxy_drain``). The session is always closed on the way out, so a client that
 disconnects closes the upstream stream too.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +26,7 @@ from llmcore.domain.stream_session import AsyncStreamSession
 from llmcore.entrypoints.openai_wire import (
     completion_chunk, completion_id, error_kind, stream_error_event, usage_chunk, wire_error,
 )
+from llmcore.entrypoints.proxy_drain import is_drain_cut, shutting_down_event, uncancel_current_task
 
 # One encoder, built once: json.dumps(..., separators=...) would build a new one per chunk.
 encode_json: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
@@ -87,6 +90,12 @@ async def stream_response(
                 await write(sse_event(completion_chunk(chunk, alias, stream_id, created)))
         except ConnectionError:
             raise
+        except asyncio.CancelledError as exc:
+            if not is_drain_cut(exc):
+                raise  # the client went away: nobody to write to
+            # The shutdown's grace ran out (proxy_drain): end the stream visibly, not by a cut connection.
+            uncancel_current_task()
+            await write(sse_event(shutting_down_event()))
         except Exception as exc:  # after the first chunk every failure becomes an error event
             await write(sse_event(_failure_event(exc, secrets)))
         else:

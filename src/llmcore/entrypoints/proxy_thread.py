@@ -34,6 +34,7 @@ class BackgroundProxy:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.port: int | None = None
+        self.drained: bool | None = None  # after stop(): whether the shutdown's drain completed
 
     @property
     def url(self) -> str:
@@ -84,8 +85,8 @@ class BackgroundProxy:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        await serve(self._runtime, self._host, self._requested_port, self._grace, self._on_ready,
-                    stop=self._stop, secrets=self._secrets)
+        self.drained = await serve(self._runtime, self._host, self._requested_port, self._grace, self._on_ready,
+                                   stop=self._stop, secrets=self._secrets)
 
     def _on_ready(self, port: int) -> None:
         self.port = port
