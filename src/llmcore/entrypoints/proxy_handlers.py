@@ -9,6 +9,7 @@ from aiohttp import web
 from loguru import logger
 
 from llmcore.bootstrap import Runtime
+from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.secret import Secret
 from llmcore.entrypoints.openai_wire import (
     MasterKeyError, RequestTooLargeError, UnknownRouteError, chat_completion, wire_error,
@@ -43,10 +44,30 @@ def log_error_answer(exc: BaseException, status: int, message: str) -> None:
         logger.bind(event="request_refused", status=status).info(f"refused with HTTP {status}: {message}")
 
 
+def set_overhead(runtime: Runtime, route: str, reply: web.StreamResponse, timer: OverheadTimer) -> None:
+    """llmcore's own time on a request: the ``x-llmcore-overhead-ms`` header and the route's histogram."""
+    overhead = timer.overhead()
+    reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
+    runtime.metrics.observe_overhead(route, overhead)
+
+
+def report_left_out(runtime: Runtime, model: str, request_id: str, left_out: list[tuple[str, str]]) -> None:
+    """Fields and tools a translated API (Messages, Responses) cannot forward: the param-drop log line and
+    counter, per ``(param, reason)``, against the alias's first deployment."""
+    if not left_out:
+        return
+    spec = runtime.core.registry.deployments(model)[0]
+    for param, reason in left_out:
+        adjustment = ParamAdjustment(param=param, action="dropped", reason=reason)
+        runtime.logs.param_adjusted(spec, adjustment, request_id)
+        runtime.metrics.param_adjusted(spec, adjustment, request_id)
+
+
 class ProxyHandlers:
     """The route handlers; one per application, holding no per-request state."""
 
     def __init__(self, runtime: Runtime, secrets: Iterable[Secret | str]) -> None:
+        self._runtime = runtime
         self._core = runtime.core
         self._metrics = runtime.metrics
         settings = runtime.core.settings
@@ -56,7 +77,8 @@ class ProxyHandlers:
         self.health = ModelHealth(runtime.core, runtime.metrics, settings.health_check_interval,
                                   enabled=settings.health_checks)
 
-    def _check_master_key(self, request: web.BaseRequest) -> None:
+    def check_master_key(self, request: web.BaseRequest) -> None:
+        """Raises MasterKeyError unless the request's bearer token is the master key (when one is set)."""
         if self._master_key is None:
             return
         token = bearer_token(request)
@@ -65,7 +87,8 @@ class ProxyHandlers:
         if not self._master_key.matches(token):
             raise MasterKeyError("the bearer token is not this proxy's master key")
 
-    def _error(self, exc: BaseException, request_id: str) -> web.Response:
+    def error_answer(self, exc: BaseException, request_id: str) -> web.Response:
+        """``exc`` as an OpenAI-shaped error answer (logged when the Core never saw it)."""
         rendered = wire_error(exc, self._secrets)
         log_error_answer(exc, rendered.status, rendered.body["error"]["message"])
         return json_response(rendered.body, rendered.status, {"x-request-id": request_id, **rendered.headers})
@@ -88,7 +111,7 @@ class ProxyHandlers:
         request_id = request_id_of(request, self._secrets)
         with logger.contextualize(request_id=request_id):
             try:
-                self._check_master_key(request)
+                self.check_master_key(request)
                 body = parse_chat_body(await self.read_body(request))
                 if body.stream:
                     return await self._stream(request, timer, request_id, body)
@@ -101,14 +124,9 @@ class ProxyHandlers:
                 reply = json_response(chat_completion(response, body.model, request_id), 200,
                                       {"x-request-id": request_id, SERVED_ALIAS_HEADER: response.served_alias})
             except Exception as exc:  # LLMCoreErrors by the table; anything else an OpenAI-shaped 500
-                reply = self._error(exc, request_id)
-            self._set_overhead(reply, timer)
+                reply = self.error_answer(exc, request_id)
+            set_overhead(self._runtime, CHAT_ROUTE, reply, timer)
             return reply
-
-    def _set_overhead(self, reply: web.StreamResponse, timer: OverheadTimer) -> None:
-        overhead = timer.overhead()
-        reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
-        self._metrics.observe_overhead(CHAT_ROUTE, overhead)
 
     async def _stream(
         self, request: web.Request, timer: OverheadTimer, request_id: str, body: ChatBody
@@ -130,9 +148,9 @@ class ProxyHandlers:
     async def list_models(self, request: web.Request) -> web.Response:
         request_id = request_id_of(request, self._secrets)
         try:
-            self._check_master_key(request)
+            self.check_master_key(request)
         except MasterKeyError as exc:
-            return self._error(exc, request_id)
+            return self.error_answer(exc, request_id)
         data = [{"id": s.alias, "object": "model", "created": 0, "owned_by": s.provider}
                 for s in self._core.models() if s.available]
         return json_response({"object": "list", "data": data}, headers={"x-request-id": request_id})
@@ -142,7 +160,7 @@ class ProxyHandlers:
 
     def _presents_master_key(self, request: web.BaseRequest) -> bool:
         try:
-            self._check_master_key(request)
+            self.check_master_key(request)
         except MasterKeyError:
             return False
         return True
@@ -155,14 +173,14 @@ class ProxyHandlers:
     async def metrics(self, request: web.Request) -> web.Response:
         request_id = request_id_of(request, self._secrets)
         try:
-            self._check_master_key(request)
+            self.check_master_key(request)
         except MasterKeyError as exc:
-            return self._error(exc, request_id)
+            return self.error_answer(exc, request_id)
         return web.Response(body=self._metrics.render(),
                             headers={"Content-Type": self._metrics.content_type, "x-request-id": request_id})
 
     async def not_found(self, request: web.Request) -> web.Response:
         routes = ("POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, GET /v1/models, /health, "
                   "/health/readiness, /metrics")
-        return self._error(UnknownRouteError(f"no route {request.method} {request.path}; this proxy serves {routes}"),
-                           request_id_of(request, self._secrets))
+        unknown = UnknownRouteError(f"no route {request.method} {request.path}; this proxy serves {routes}")
+        return self.error_answer(unknown, request_id_of(request, self._secrets))

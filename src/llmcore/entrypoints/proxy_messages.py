@@ -27,7 +27,6 @@ from loguru import logger
 from llmcore.adapters.litellm_tokens import count_prompt_tokens
 from llmcore.adapters.request_api import MESSAGES, request_api
 from llmcore.bootstrap import Runtime
-from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import AsyncStreamSession
 from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_body
@@ -36,7 +35,7 @@ from llmcore.entrypoints.anthropic_wire import anthropic_error, error_status, me
 from llmcore.entrypoints.openai_wire import MasterKeyError
 from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE, is_drain_cut, uncancel_current_task
 from llmcore.entrypoints.proxy_handlers import (
-    SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer,
+    SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer, report_left_out, set_overhead,
 )
 from llmcore.entrypoints.proxy_request import request_id_of
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
@@ -75,13 +74,7 @@ class MessagesHandlers:
         left_out = [(f"tools[{tool}]", "a server tool the model cannot run; its function tools are sent")
                     for tool in body.dropped_tools]
         left_out += [(name, "not a Messages API field llmcore translates") for name in body.ignored_fields]
-        if not left_out:
-            return
-        spec = self._core.registry.deployments(body.model)[0]
-        for param, reason in left_out:
-            adjustment = ParamAdjustment(param=param, action="dropped", reason=reason)
-            self._runtime.logs.param_adjusted(spec, adjustment, request_id)
-            self._runtime.metrics.param_adjusted(spec, adjustment, request_id)
+        report_left_out(self._runtime, body.model, request_id, left_out)
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         timer = OverheadTimer(time.perf_counter())
@@ -104,13 +97,8 @@ class MessagesHandlers:
                     SERVED_ALIAS_HEADER: response.served_alias})
             except Exception as exc:  # LLMCoreErrors by the table; anything else an Anthropic-shaped 500
                 reply = self._error(exc, request_id)
-            self._set_overhead(reply, timer)
+            set_overhead(self._runtime, MESSAGES_ROUTE, reply, timer)
             return reply
-
-    def _set_overhead(self, reply: web.StreamResponse, timer: OverheadTimer) -> None:
-        overhead = timer.overhead()
-        reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
-        self._runtime.metrics.observe_overhead(MESSAGES_ROUTE, overhead)
 
     async def _stream(
         self, request: web.Request, timer: OverheadTimer, request_id: str, body: MessagesBody
@@ -122,7 +110,7 @@ class MessagesHandlers:
             response = web.StreamResponse(headers={
                 **SSE_HEADERS, "x-request-id": request_id, "request-id": request_id,
                 SERVED_ALIAS_HEADER: session.spec.alias})
-            self._set_overhead(response, timer)
+            set_overhead(self._runtime, MESSAGES_ROUTE, response, timer)
             events = MessageEvents(body.model, message_id(first.id if first is not None else "", request_id))
             try:
                 await response.prepare(request)

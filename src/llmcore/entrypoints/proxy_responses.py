@@ -27,13 +27,12 @@ from loguru import logger
 
 from llmcore.adapters.request_api import RESPONSES, request_api
 from llmcore.bootstrap import Runtime
-from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import AsyncStreamSession
-from llmcore.entrypoints.openai_wire import MasterKeyError, error_kind, error_text, wire_error
+from llmcore.entrypoints.openai_wire import error_kind, error_text
 from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE, is_drain_cut, uncancel_current_task
 from llmcore.entrypoints.proxy_handlers import (
-    SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer,
+    SERVED_ALIAS_HEADER, ProxyHandlers, json_response, report_left_out, set_overhead,
 )
 from llmcore.entrypoints.proxy_request import request_id_of
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
@@ -54,39 +53,19 @@ class ResponsesHandlers:
         self._master_key = runtime.core.settings.master_key
         self._secrets = tuple(secrets)
 
-    def _check_key(self, request: web.BaseRequest) -> None:
-        if self._master_key is None:
-            return
-        token = bearer_token(request)
-        if not token:
-            raise MasterKeyError("this proxy needs 'Authorization: Bearer <master key>'")
-        if not self._master_key.matches(token):
-            raise MasterKeyError("the bearer token is not this proxy's master key")
-
-    def _error(self, exc: BaseException, request_id: str) -> web.Response:
-        rendered = wire_error(exc, self._secrets)
-        log_error_answer(exc, rendered.status, rendered.body["error"]["message"])
-        return json_response(rendered.body, rendered.status, {"x-request-id": request_id, **rendered.headers})
-
     def _report_left_out(self, body: ResponsesBody, request_id: str) -> None:
         """Hosted tools and unknown fields are dropped like params: the same log line and counter."""
         left_out = [(f"tools[{tool}]", "a tool the model cannot run through chat completions; the function tools "
                      "are sent") for tool in body.dropped_tools]
         left_out += [(name, "not a Responses API field llmcore translates") for name in body.ignored_fields]
-        if not left_out:
-            return
-        spec = self._core.registry.deployments(body.model)[0]
-        for param, reason in left_out:
-            adjustment = ParamAdjustment(param=param, action="dropped", reason=reason)
-            self._runtime.logs.param_adjusted(spec, adjustment, request_id)
-            self._runtime.metrics.param_adjusted(spec, adjustment, request_id)
+        report_left_out(self._runtime, body.model, request_id, left_out)
 
     async def responses(self, request: web.Request) -> web.StreamResponse:
         timer = OverheadTimer(time.perf_counter())
         request_id = request_id_of(request, self._secrets)
         with logger.contextualize(request_id=request_id), request_api(RESPONSES):
             try:
-                self._check_key(request)
+                self._proxy.check_master_key(request)
                 body = parse_responses_body(await self._proxy.read_body(request))
                 self._report_left_out(body, request_id)
                 if body.stream:
@@ -100,14 +79,9 @@ class ResponsesHandlers:
                 reply = json_response(response(answer, body.model, request_id, body.echo, body.namespaces), 200,
                                       {"x-request-id": request_id, SERVED_ALIAS_HEADER: answer.served_alias})
             except Exception as exc:  # LLMCoreErrors by the table; anything else an OpenAI-shaped 500
-                reply = self._error(exc, request_id)
-            self._set_overhead(reply, timer)
+                reply = self._proxy.error_answer(exc, request_id)
+            set_overhead(self._runtime, RESPONSES_ROUTE, reply, timer)
             return reply
-
-    def _set_overhead(self, reply: web.StreamResponse, timer: OverheadTimer) -> None:
-        overhead = timer.overhead()
-        reply.headers["x-llmcore-overhead-ms"] = f"{overhead * 1000:.3f}"
-        self._runtime.metrics.observe_overhead(RESPONSES_ROUTE, overhead)
 
     async def _stream(
         self, request: web.Request, timer: OverheadTimer, request_id: str, body: ResponsesBody
@@ -118,7 +92,7 @@ class ResponsesHandlers:
             first = await first_chunk(session, timer)
             reply = web.StreamResponse(headers={**SSE_HEADERS, "x-request-id": request_id,
                                                 SERVED_ALIAS_HEADER: session.spec.alias})
-            self._set_overhead(reply, timer)
+            set_overhead(self._runtime, RESPONSES_ROUTE, reply, timer)
             events = ResponseEvents(body.model, response_id(first.id if first is not None else "", request_id),
                                     body.echo, body.namespaces, int(time.time()))
             try:
