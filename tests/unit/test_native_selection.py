@@ -88,6 +88,20 @@ def test_native_refuses_litellm_call_params_and_an_openai_entry_without_base_url
     assert "needs the endpoint's base URL" in (found["openai"].unservable or "")
 
 
+def test_native_refuses_a_base_url_holding_user_and_password(tmp_path: Path) -> None:
+    # aiohttp refuses to send URL credentials beside the key's Authorization header (a ValueError at
+    # request time); the litellm adapter would send them as Basic auth in place of the key.
+    path = write_config(tmp_path, """
+        model_list:
+          - model_name: gw
+            litellm_params: {model: openai/gpt-x, api_base: "http://user:pw-hidden-9@127.0.0.1:9/v1",
+                             api_key: os.environ/K}
+            model_info: {adapter: native}
+    """)
+    reason = load_file(path, EnvFileSecretSource(ENV)).specs[0].unservable or ""
+    assert "user:password" in reason and "pw-hidden-9" not in reason
+
+
 def request(adapter: str) -> ChatRequest:
     spec = ModelSpec(alias=adapter, upstream_model="m", adapter=adapter)  # type: ignore[arg-type]
     return ChatRequest(spec=spec, messages=(Message(role="user", content="hi"),))

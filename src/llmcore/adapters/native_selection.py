@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from attrs import frozen
 
@@ -73,6 +74,10 @@ def native_refusal(spec: ModelSpec, source: str) -> str | None:
     if not (spec.route == "openai" or spec.provider == "openai" or profile.openai_compatible):
         return (f"adapter native (from {source}) speaks only the OpenAI chat-completions wire, and provider "
                 f"{spec.provider!r} (route {spec.route or 'bare model name'}) does not; {fix}")
+    if spec.base_url and urlsplit(spec.base_url).username is not None:
+        return (f"adapter native (from {source}) cannot send a base URL holding user:password: aiohttp will not "
+                "send those credentials beside the API key's Authorization header; take them out of the URL, "
+                f"or {fix}")
     if not spec.base_url and not spec.credentials.base_url_required:
         # LiteLLM knows such an endpoint itself; llmcore's native adapter is told it (a missing required
         # base URL is reported by the registry already).
