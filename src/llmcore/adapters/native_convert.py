@@ -9,12 +9,12 @@ fields sent, usage as the upstream counts it, and xAI's ``cost_in_usd_ticks`` on
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import evolve, frozen
 
+from llmcore.adapters.json_codec import dumps
 from llmcore.adapters.litellm_convert import OWNED_KWARGS, cost_in_usd_ticks, to_usage, wire_chunks
 from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk
 from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
@@ -66,7 +66,7 @@ def wire_request(request: ChatRequest, *, stream: bool, extra_headers: HeaderHoo
         headers.update({str(k): str(v) for k, v in extra_headers(request).items()})
     timeout = (spec.stream_timeout or spec.timeout) if stream else spec.timeout
     return WireRequest(url=spec.base_url.rstrip("/") + "/chat/completions",
-                       body=json.dumps(body, separators=(",", ":"), default=_plain).encode(),
+                       body=dumps(body, default=_plain),
                        headers=headers, timeout=timeout)
 
 

@@ -7,10 +7,10 @@ a stream with no event at all simply ends, and the stream session reports ``no_e
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from llmcore.adapters.json_codec import loads
 from llmcore.adapters.native_convert import shows_output, to_chunks
 from llmcore.adapters.native_errors import stream_broke, stream_error_event
 from llmcore.adapters.native_sse import SSEDecoder
@@ -50,7 +50,7 @@ class StreamReader:
                 self._done = True
                 continue
             try:
-                document = json.loads(event.data)
+                document = loads(event.data)
             except ValueError as exc:
                 raise stream_broke(self._spec, exc) from exc
             if not isinstance(document, dict):

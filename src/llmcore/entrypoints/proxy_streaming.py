@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
+from llmcore.adapters.json_codec import dumps
 from llmcore.domain.chat import StreamChunk
 from llmcore.domain.errors import StreamIncompleteError
 from llmcore.domain.secret import Secret
@@ -35,7 +36,8 @@ SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
 
 
 def sse_event(document: dict[str, Any]) -> bytes:
-    return b"data: " + encode_json(document).encode() + b"\n\n"
+    """One ``data:`` event; the JSON by orjson (``adapters.json_codec``), the CPU of one event at every chunk."""
+    return b"data: " + dumps(document) + b"\n\n"
 
 
 class OverheadTimer:
