@@ -192,19 +192,22 @@ def to_chunk(chunk: Any, served: str = "") -> StreamChunk:
     )
 
 
-def wire_chunks(document: Mapping[str, Any]) -> list[StreamChunk]:
+def wire_chunks(document: Mapping[str, Any], *, more_in_hand: bool = False) -> list[StreamChunk]:
     """One ``chat.completion.chunk`` as the upstream sent it (plain JSON data), as StreamChunks, one per choice.
 
     Only fields present in ``document`` are read, so a tool-call continuation
     stays ``{"index", "function": {"arguments"}}``. Usage on a chunk that also
     carries choices rides on its last StreamChunk; a chunk with neither
-    choices nor usage yields nothing.
+    choices nor usage yields nothing. ``more_in_hand`` is set on every chunk
+    (the transport hint of ``StreamChunk``; the native adapter knows it).
     """
     common: dict[str, Any] = dict(
         model=document.get("model") or "", id=document.get("id") or "",
         system_fingerprint=_text(document.get("system_fingerprint")),
         service_tier=_text(document.get("service_tier")),
     )
+    if more_in_hand:
+        common["more_in_hand"] = True
     usage = to_usage(document.get("usage"))
     out: list[StreamChunk] = []
     for position, choice in enumerate(document.get("choices") or ()):

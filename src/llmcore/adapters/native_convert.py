@@ -9,12 +9,12 @@ fields sent, usage as the upstream counts it, and xAI's ``cost_in_usd_ticks`` on
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from attrs import evolve, frozen
 
+from llmcore.adapters.json_codec import dumps
 from llmcore.adapters.litellm_convert import OWNED_KWARGS, cost_in_usd_ticks, to_usage, wire_chunks
 from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk
 from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
@@ -66,7 +66,7 @@ def wire_request(request: ChatRequest, *, stream: bool, extra_headers: HeaderHoo
         headers.update({str(k): str(v) for k, v in extra_headers(request).items()})
     timeout = (spec.stream_timeout or spec.timeout) if stream else spec.timeout
     return WireRequest(url=spec.base_url.rstrip("/") + "/chat/completions",
-                       body=json.dumps(body, separators=(",", ":"), default=_plain).encode(),
+                       body=dumps(body, default=_plain),
                        headers=headers, timeout=timeout)
 
 
@@ -119,12 +119,37 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def to_chunks(document: Mapping[str, Any]) -> list[StreamChunk]:
+_SHOWN_DELTA_TEXTS = ("content", "reasoning_content", "reasoning", "refusal")
+
+
+def shows_output(document: Mapping[str, Any]) -> bool:
+    """Whether a ``chat.completion.chunk`` surely gives a stream's reader a chunk to see: a choice with a
+    finish reason, or a delta with text or tool calls (what ``to_chunks`` turns into ``has_output``).
+
+    Conservative: an event this says no to (a role alone, an empty delta, usage, logprobs alone) may
+    still be seen; only a yes is relied on, by the ``more_in_hand`` hint of the chunks read before it.
+    """
+    choices = document.get("choices")
+    if not isinstance(choices, list):
+        return False  # not a chunk to_chunks can read: it raises, and nothing is relied on
+    for choice in choices:
+        if not isinstance(choice, Mapping):
+            continue
+        if _text(choice.get("finish_reason")):
+            return True
+        delta = choice.get("delta")
+        if isinstance(delta, Mapping) and (
+                delta.get("tool_calls") or any(_text(delta.get(key)) for key in _SHOWN_DELTA_TEXTS)):
+            return True
+    return False
+
+
+def to_chunks(document: Mapping[str, Any], *, more_in_hand: bool = False) -> list[StreamChunk]:
     """One ``chat.completion.chunk`` as StreamChunks (one per choice; see ``wire_chunks``).
 
     The usage chunk keeps xAI's ``cost_in_usd_ticks``, which the LiteLLM path loses on streams.
     """
-    chunks = wire_chunks(document)
+    chunks = wire_chunks(document, more_in_hand=more_in_hand)
     usage = document.get("usage")
     if chunks and usage is not None:
         ticks = cost_in_usd_ticks(usage)

@@ -11,10 +11,10 @@ httpx (``native_http``); SSE is read by ``native_sse``; errors are classified by
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from llmcore.adapters.json_codec import loads
 from llmcore.adapters.native_convert import HeaderHook, WireRequest, to_response, wire_request
 from llmcore.adapters.native_errors import status_error, stream_broke, timed_out, unreachable, unreadable
 from llmcore.adapters.native_http import HttpClients
@@ -86,7 +86,7 @@ class NativeOpenAICompletion:
         if status >= 400:
             raise status_error(spec, status, body.decode("utf-8", "replace"), _lower(headers))
         try:
-            document = json.loads(body)
+            document = loads(body)
         except ValueError:
             document = None
         if not isinstance(document, dict):

@@ -7,10 +7,11 @@ a stream with no event at all simply ends, and the stream session reports ``no_e
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from typing import Any
 
-from llmcore.adapters.native_convert import to_chunks
+from llmcore.adapters.json_codec import loads
+from llmcore.adapters.native_convert import shows_output, to_chunks
 from llmcore.adapters.native_errors import stream_broke, stream_error_event
 from llmcore.adapters.native_sse import SSEDecoder
 from llmcore.domain.chat import StreamChunk
@@ -36,8 +37,12 @@ class StreamReader:
 
     def feed(self, raw: bytes) -> list[StreamChunk]:
         """The chunks ``raw`` completes; raises StreamIncompleteError for an unreadable event, or the
-        classified error of an ``{"error": ...}`` event."""
-        out: list[StreamChunk] = []
+        classified error of an ``{"error": ...}`` event.
+
+        Every chunk read before the last event that surely shows output carries ``more_in_hand``, so
+        the proxy can write the chunks of one network read together instead of one write each.
+        """
+        documents: list[dict[str, Any]] = []
         for event in self._decoder.feed(raw):
             if self._done:
                 continue  # read on to the end of the body, so the connection goes back to the pool
@@ -45,20 +50,25 @@ class StreamReader:
                 self._done = True
                 continue
             try:
-                document = json.loads(event.data)
+                document = loads(event.data)
             except ValueError as exc:
                 raise stream_broke(self._spec, exc) from exc
             if not isinstance(document, dict):
                 raise stream_broke(self._spec, ValueError(f"an event that is not a JSON object: {event.data[:80]!r}"))
             if "error" in document and not document.get("choices"):
                 raise stream_error_event(self._spec, document, event.data)
+            documents.append(document)
+        last_shown = next((position for position in range(len(documents) - 1, -1, -1)
+                           if shows_output(documents[position])), -1)
+        out: list[StreamChunk] = []
+        for position, document in enumerate(documents):
             self._events += 1
-            out.extend(self._convert(document))
+            out.extend(self._convert(document, position < last_shown))
         return out
 
-    def _convert(self, document: dict[str, object]) -> list[StreamChunk]:
+    def _convert(self, document: dict[str, Any], more_in_hand: bool) -> list[StreamChunk]:
         try:
-            chunks = to_chunks(document)
+            chunks = to_chunks(document, more_in_hand=more_in_hand)
         except LLMCoreError:
             raise
         except Exception as exc:

@@ -158,6 +158,11 @@ class StreamChunk:
     ``function.arguments``). ``logprobs`` is the choice's logprobs object of
     this delta, as sent. ``cost_in_usd_ticks`` is the upstream's exact cost on the usage chunk
     (xAI: 1e10 ticks = 1 USD), when the adapter can see it (the native adapter; LiteLLM drops it).
+
+    ``more_in_hand`` is a transport hint, not part of the value (left out of equality, hashing and
+    repr): the adapter read this chunk together with a later one that has output or a finish reason,
+    and yields that one without waiting for the network. A writer relaying the stream (the proxy) may
+    hold this chunk back and write both in one go; a chunk without the hint is to be written at once.
     """
 
     content: str | None = None
@@ -174,6 +179,7 @@ class StreamChunk:
     system_fingerprint: str | None = None
     service_tier: str | None = None
     cost_in_usd_ticks: int | None = None
+    more_in_hand: bool = field(default=False, eq=False, repr=False)
 
     @property
     def has_output(self) -> bool:

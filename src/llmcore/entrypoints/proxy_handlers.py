@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
+from llmcore.adapters.json_codec import dumps
 from llmcore.bootstrap import Runtime
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.secret import Secret
@@ -16,7 +17,7 @@ from llmcore.entrypoints.openai_wire import (
 )
 from llmcore.entrypoints.proxy_health import ModelHealth
 from llmcore.entrypoints.proxy_request import ChatBody, parse_chat_body, request_id_of
-from llmcore.entrypoints.proxy_streaming import OverheadTimer, encode_json, first_chunk, stream_response
+from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk, stream_response
 
 CHAT_ROUTE = "/v1/chat/completions"
 # The configured alias that served a chat request: the requested one, or a fallback
@@ -25,7 +26,7 @@ SERVED_ALIAS_HEADER = "x-llmcore-served-alias"
 
 
 def json_response(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=encode_json(document).encode(), status=status,
+    return web.Response(body=dumps(document), status=status,
                         headers={"Content-Type": "application/json", **(headers or {})})
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from attrs import frozen
 
+from llmcore.adapters.json_codec import loads
 from llmcore.domain.core import CORE_KEYWORDS
 from llmcore.domain.redaction import redact
 from llmcore.domain.secret import Secret
@@ -52,7 +53,7 @@ class ChatBody:
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object from raw bytes; MalformedRequestError says where the JSON is broken or what it holds instead."""
     try:
-        body = json.loads(raw)
+        body = loads(raw)  # orjson, the stdlib's json behind it: the same errors
     except json.JSONDecodeError as exc:
         raise MalformedRequestError(
             f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "

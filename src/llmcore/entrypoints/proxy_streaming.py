@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
+from llmcore.adapters.json_codec import dumps
 from llmcore.domain.chat import StreamChunk
 from llmcore.domain.errors import StreamIncompleteError
 from llmcore.domain.secret import Secret
@@ -35,7 +36,8 @@ SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
 
 
 def sse_event(document: dict[str, Any]) -> bytes:
-    return b"data: " + encode_json(document).encode() + b"\n\n"
+    """One ``data:`` event; the JSON by orjson (``adapters.json_codec``), the CPU of one event at every chunk."""
+    return b"data: " + dumps(document) + b"\n\n"
 
 
 class OverheadTimer:
@@ -81,13 +83,23 @@ async def stream_response(
     stream_id = completion_id(first.id if first is not None else "", request_id)
     created = int(time.time())
     write = response.write
+    # Events of chunks the adapter read together (StreamChunk.more_in_hand) are written together: each
+    # write is a send on the socket, which cost the native proxy more CPU than anything of its own.
+    # A chunk without the hint (every LiteLLM chunk) is written at once, with whatever was held.
+    held: list[bytes] = []
     try:
         await response.prepare(request)
-        if first is not None:
-            await write(sse_event(completion_chunk(first, alias, stream_id, created)))
         try:
+            if first is not None:
+                held.append(sse_event(completion_chunk(first, alias, stream_id, created)))
+                if not first.more_in_hand:
+                    await write(b"".join(held))
+                    held.clear()
             async for chunk in session:
-                await write(sse_event(completion_chunk(chunk, alias, stream_id, created)))
+                held.append(sse_event(completion_chunk(chunk, alias, stream_id, created)))
+                if not chunk.more_in_hand:
+                    await write(held[0] if len(held) == 1 else b"".join(held))
+                    held.clear()
         except ConnectionError:
             raise
         except asyncio.CancelledError as exc:
@@ -95,15 +107,16 @@ async def stream_response(
                 raise  # the client went away: nobody to write to
             # The shutdown's grace ran out (proxy_drain): end the stream visibly, not by a cut connection.
             uncancel_current_task()
-            await write(sse_event(shutting_down_event()))
+            held.append(sse_event(shutting_down_event()))
         except Exception as exc:  # after the first chunk every failure becomes an error event
-            await write(sse_event(_failure_event(exc, secrets)))
+            held.append(sse_event(_failure_event(exc, secrets)))
         else:
             ending = _ending(session, alias, stream_id, created, include_usage)
             if ending is not None:
-                await write(sse_event(ending))
-        await write(DONE_EVENT)
-        await response.write_eof()
+                held.append(sse_event(ending))
+        held.append(DONE_EVENT)
+        # The last events go out with the chunked body's terminator, in one write.
+        await response.write_eof(b"".join(held))
     except ConnectionError:
         # The client went away; the caller's aclose() closes the upstream stream.
         logger.bind(event="client_disconnected", model=alias).info(
