@@ -44,8 +44,9 @@ def parse_workers(value: str | int) -> int:
 class ProxyOptions:
     """How to serve: where, with how many worker processes, and how a shutdown drains.
 
-    ``grace_seconds``: the longest a shutdown takes; in-flight requests get all but its last
-    second (``proxy_drain``); with workers it is also gunicorn's ``graceful_timeout``.
+    ``grace_seconds``: the longest a shutdown takes; in-flight requests get it minus 1 s, or minus a
+    tenth of it under 10 s (``proxy_drain.drain_deadline``); with workers it is also gunicorn's
+    ``graceful_timeout``.
     ``preload``: import LiteLLM once in the gunicorn master before forking (workers share it);
     False only to measure what it saves. ``access_log``: one log line per request with the pid
     of the process that served it.
