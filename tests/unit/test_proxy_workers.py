@@ -13,7 +13,13 @@ import pytest
 
 from llmcore.bootstrap import load_config
 from llmcore.entrypoints.proxy_drain import DrainReport
-from llmcore.entrypoints.proxy_options import EXIT_DRAIN_INCOMPLETE, ProxyOptions, available_cpus, parse_workers
+from llmcore.entrypoints.proxy_options import (
+    EXIT_DRAIN_INCOMPLETE,
+    ProxyOptions,
+    available_cpus,
+    max_workers,
+    parse_workers,
+)
 from llmcore.entrypoints.proxy_workers import (
     GunicornProxy, LoguruGunicornLogger, RunDirectory, UVLoopProxyWorker, bind_address, gunicorn_log_level,
     worker_class,
@@ -184,3 +190,15 @@ def test_the_access_log_names_the_request_id_and_the_serving_pid() -> None:
     assert access_logger(False) is None
     assert access_logger(True) is logging.getLogger("aiohttp.access")  # routed into the masked sink by log_setup
     assert "%{x-request-id}o" in ACCESS_LOG_FORMAT and "pid=%P" in ACCESS_LOG_FORMAT
+
+
+def test_workers_past_four_per_cpu_are_refused_saying_the_limit_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Finding 14 of the new-user tester's report: --workers 1000 on 2 CPUs forked until killed.
+    import llmcore.entrypoints.proxy_options as proxy_options
+
+    monkeypatch.setattr(proxy_options, "available_cpus", lambda: 2)
+    assert parse_workers("8") == 8 and max_workers() == 8
+    with pytest.raises(ValueError, match=r"1000 workers is more than the 8 .* 2 CPU\(s\) .*4 per CPU.*'auto'"):
+        parse_workers("1000")
+    with pytest.raises(ValueError, match="9 workers is more than the 8"):
+        ProxyOptions(workers=9)
