@@ -3,7 +3,8 @@
 ``POST /v1/messages/count_tokens`` for a ``native`` model must not import LiteLLM (docs/configuration.md:
 a native-only setup never does; importing it took the proxy from ~55 to ~259 MB RSS). tiktoken is what
 LiteLLM's own ``token_counter`` uses for these models, so the figure is the same kind of estimate, for
-~45 MB (the encoding's table) and ~0.25 s on the first count instead of ~200 MB and ~3 s.
+~80 MB (the o200k_base table; a native-only proxy measured 50 -> 128 MB RSS at its first count) and
+~0.25 s on the first count, instead of ~200 MB and ~3 s.
 
 - **Encoding**: tiktoken's own for a model name it knows, else ``o200k_base`` (every OpenAI model
   since gpt-4o; what LiteLLM picks for an unlisted name). xAI publishes no tokenizer for
