@@ -33,7 +33,8 @@ requests get ``grace_seconds`` minus 1 s (minus a tenth under 10 s) to finish, o
 SIGTERM/SIGINT ends the drain early; still open then,
 a stream ends with an SSE error event and ``[DONE]``, a request without an answer yet
 gets 503 ``server_shutting_down``; LiteLLM's pooled clients close and ``serve`` returns
-whether the drain completed (the CLI's exit code: 0, or 5 when the grace ran out).
+whether the drain completed (the CLI's exit code: 0, or 5 when the grace ran out or a second
+signal ended it with requests open).
 Several worker processes on one port: ``proxy_workers`` (gunicorn).
 
 Access log (``access_log=True``, ``llmcore proxy --access-log``): one INFO line per

@@ -183,11 +183,10 @@ class Drain:
         if open_now:
             # Each ends itself (error event and [DONE], or a 503) in well under the time kept for it.
             await asyncio.wait(open_now, timeout=max(self.close_seconds, 0.1))
-            why = ("a second shutdown signal ended the drain early" if self._end_early.is_set()
-                   else "the grace ran out")
+            why, advice = (("a second shutdown signal ended the drain early", "") if self._end_early.is_set()
+                           else ("the grace ran out", "; raise --grace-seconds if requests need longer"))
             logger.bind(event="proxy_drain_incomplete", cut=len(open_now)).warning(
-                f"{why}: {len(open_now)} request(s) still open were ended with a "
-                "server_shutting_down error; raise --grace-seconds if requests need longer")
+                f"{why}: {len(open_now)} request(s) still open were ended with a server_shutting_down error{advice}")
         self.report = DrainReport(pid=self._pid, in_flight=in_flight, cut=len(open_now),
                                   seconds=round(time.monotonic() - started, 3))
         if self._on_finished is not None:
