@@ -9,6 +9,7 @@ under gunicorn is tests/e2e/test_proxy_workers.py.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -133,6 +134,57 @@ def test_requests_that_finish_within_the_deadline_drain_completely(tmp_path: Pat
 def test_an_idle_server_drains_at_once() -> None:
     assert drain_deadline(10) == 9.0 and drain_deadline(2) == pytest.approx(1.8) and drain_deadline(0) == 0.0
     assert drain_deadline(-3) == 0.0
+
+
+def test_the_deadline_docs_deploy_md_states_is_the_one_the_drain_uses() -> None:
+    # Finding 15 of the new-user tester's report: the docs said "minus its last second", the code
+    # keeps a tenth of the grace under 10 s (3 -> 2.7 s). The docs' worked figures must be the code's.
+    shutdown = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text("utf-8").split("## Shutdown", 1)[1]
+    stated = re.findall(r"(\d+) → \**(\d+(?:\.\d+)?) s", shutdown)
+    assert {grace for grace, _ in stated} >= {"10", "3", "1"}, stated
+    for grace, deadline in stated:
+        assert drain_deadline(float(grace)) == pytest.approx(float(deadline)), (grace, deadline)
+
+
+@pytest.mark.parametrize("when", ["before the drain", "during the drain"])
+def test_end_early_ends_a_60_s_drain_at_once_answering_503_shutting_down(when: str) -> None:
+    # What a second SIGTERM/SIGINT does in the single-process proxy (entrypoints/proxy.py).
+    import asyncio
+
+    import aiohttp
+    from aiohttp import web
+
+    from llmcore.entrypoints.proxy_drain import Drain
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(60)
+        return web.Response(text="late")  # pragma: no cover - the drain ends it first
+
+    async def scenario() -> tuple[int, dict, float, Drain]:
+        app = web.Application()
+        app.router.add_get("/slow", slow)
+        drain = Drain(60, 1).install(app)
+        runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=60)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as http:
+            call = asyncio.create_task(http.get(f"http://127.0.0.1:{port}/slow"))
+            await asyncio.sleep(0.3)  # the request is in flight
+            started = time.monotonic()
+            if when == "before the drain":
+                drain.end_early()
+            else:
+                asyncio.get_running_loop().call_later(0.3, drain.end_early)
+            await runner.cleanup()
+            took = time.monotonic() - started
+            response = await call
+            return response.status, await response.json(), took, drain
+
+    status, body, took, drain = asyncio.run(scenario())
+    assert status == 503 and body["error"]["code"] == "server_shutting_down"
+    assert took < 5, "not the 59 s the grace would give"
+    assert drain.report is not None and drain.report.cut == 1 and drain.completed is False
 
 
 def test_only_the_drains_own_cancellation_counts_as_a_cut() -> None:

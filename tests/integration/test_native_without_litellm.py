@@ -47,3 +47,38 @@ def test_a_native_only_config_serves_library_and_proxy_without_importing_litellm
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "served without litellm" in result.stdout
+
+
+COUNT_TOKENS_SCRIPT = textwrap.dedent('''
+    import pathlib, sys, tempfile
+    import httpx
+    from llmcore.bootstrap import build_runtime
+    from llmcore.entrypoints.proxy_thread import BackgroundProxy
+
+    config = pathlib.Path(tempfile.mkdtemp()) / "llmcore.yaml"
+    config.write_text(
+        "model_list:\\n"
+        "  - model_name: grok-code-fast-1\\n"
+        "    litellm_params: {model: openai/grok-code-fast-1, api_key: os.environ/GROK_API_KEY,"
+        " api_base: 'http://127.0.0.1:9/v1'}\\n"
+        "    model_info: {adapter: native}\\n")
+    env = {"GROK_API_KEY": "xai-native-" + "0" * 20}
+    body = {"model": "grok-code-fast-1", "system": "You are a careful coding agent.",
+            "messages": [{"role": "user", "content": "Fix the loop in main.py."}],
+            "tools": [{"name": "Read", "description": "Read a file",
+                       "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}}]}
+    with BackgroundProxy(build_runtime(config, env)) as proxy:
+        answer = httpx.post(f"{proxy.url}/v1/messages/count_tokens", json=body, timeout=30, trust_env=False)
+    assert answer.status_code == 200, answer.text
+    print("input_tokens", answer.json()["input_tokens"])
+    print("litellm imported:", "litellm" in sys.modules)
+''')
+
+
+def test_count_tokens_for_a_native_model_answers_without_importing_litellm() -> None:
+    # Finding 4a of the new-user tester's report: one count_tokens call imported LiteLLM (RSS 55 -> 259 MB).
+    result = subprocess.run([sys.executable, "-c", COUNT_TOKENS_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "litellm imported: False" in result.stdout, result.stdout
+    tokens = int(result.stdout.split("input_tokens", 1)[1].split()[0])
+    assert 20 < tokens < 100, tokens  # a short system prompt, one message and one small tool

@@ -721,7 +721,7 @@ def test_proxy_workers_auto_is_the_cpus_this_process_may_use(recorder: Recorder,
 
 
 @pytest.mark.parametrize(("value", "says"), [("0", "use 1 or more"), ("two", "neither a whole number"),
-                                             ("-1", "use 1 or more")])
+                                             ("-1", "use 1 or more"), ("100000", "more than the")])
 def test_proxy_refuses_a_worker_count_it_cannot_serve(recorder: Recorder, value: str, says: str) -> None:
     result = run(["proxy", "--workers", value], {}, recorder)
     assert result.exit_code == 2 and says in result.stderr

@@ -13,7 +13,13 @@ import pytest
 
 from llmcore.bootstrap import load_config
 from llmcore.entrypoints.proxy_drain import DrainReport
-from llmcore.entrypoints.proxy_options import EXIT_DRAIN_INCOMPLETE, ProxyOptions, available_cpus, parse_workers
+from llmcore.entrypoints.proxy_options import (
+    EXIT_DRAIN_INCOMPLETE,
+    ProxyOptions,
+    available_cpus,
+    max_workers,
+    parse_workers,
+)
 from llmcore.entrypoints.proxy_workers import (
     GunicornProxy, LoguruGunicornLogger, RunDirectory, UVLoopProxyWorker, bind_address, gunicorn_log_level,
     worker_class,
@@ -184,3 +190,52 @@ def test_the_access_log_names_the_request_id_and_the_serving_pid() -> None:
     assert access_logger(False) is None
     assert access_logger(True) is logging.getLogger("aiohttp.access")  # routed into the masked sink by log_setup
     assert "%{x-request-id}o" in ACCESS_LOG_FORMAT and "pid=%P" in ACCESS_LOG_FORMAT
+
+
+def test_workers_past_four_per_cpu_are_refused_saying_the_limit_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Finding 14 of the new-user tester's report: --workers 1000 on 2 CPUs forked until killed.
+    import llmcore.entrypoints.proxy_options as proxy_options
+
+    monkeypatch.setattr(proxy_options, "available_cpus", lambda: 2)
+    assert parse_workers("8") == 8 and max_workers() == 8
+    with pytest.raises(ValueError, match=r"1000 workers is more than the 8 .* 2 CPU\(s\) .*4 per CPU.*'auto'"):
+        parse_workers("1000")
+    with pytest.raises(ValueError, match="9 workers is more than the 8"):
+        ProxyOptions(workers=9)
+
+
+NATIVE_ONLY_LOAD = """
+import sys, tempfile
+from pathlib import Path
+from llmcore.bootstrap import load_config
+from llmcore.entrypoints.proxy_options import ProxyOptions
+from llmcore.entrypoints.proxy_workers import GunicornProxy, RunDirectory
+
+env = {"GROK_API_KEY": "xai-canary-native-only-123", "GROK_BASE_URL": "http://127.0.0.1:9/v1"}
+config = load_config(Path(sys.argv[1]), env)
+app = GunicornProxy(ProxyOptions(workers=2), config_path=Path(sys.argv[1]), env=env, config=config,
+                    log_level="INFO", run_dir=RunDirectory.create({}))
+app.load()
+print(app.uses_litellm, app._litellm_state(), "litellm" in sys.modules, "tiktoken" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("adapter", "expected"), [
+    ("native", "False not used: every model is native False False"),
+    ("litellm", "True preloaded True"),
+])
+def test_the_master_preloads_litellm_only_when_a_model_uses_it(tmp_path: Path, adapter: str, expected: str) -> None:
+    # Finding 4b of the new-user tester's report: a native-only config preloaded LiteLLM in the master
+    # (4.7 s to ready, ~195 MB per worker); docs/configuration.md promises it is never imported then.
+    import subprocess
+    import sys
+
+    config = tmp_path / "llmcore.yaml"
+    config.write_text("model_list:\n  - model_name: grok-code-fast-1\n    litellm_params:\n"
+                      "      model: openai/grok-code-fast-1\n      api_key: os.environ/GROK_API_KEY\n"
+                      "      api_base: os.environ/GROK_BASE_URL\n"
+                      f"    model_info:\n      adapter: {adapter}\n", "utf-8")
+    out = subprocess.run([sys.executable, "-c", NATIVE_ONLY_LOAD, str(config)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith(expected), out.stdout

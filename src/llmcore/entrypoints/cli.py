@@ -375,8 +375,9 @@ def parse_workers_option(ctx: click.Context, param: click.Parameter, value: str)
               help="Worker processes on the one port (gunicorn); auto: one per CPU this process may use. "
                    "1 serves from this process.")
 @click.option("--grace-seconds", default=DEFAULT_GRACE_SECONDS, show_default=True, type=click.FloatRange(min=0),
-              help="The longest a shutdown takes: requests in flight get all but its last second to finish, "
-                   "then end with a server_shutting_down error (exit code 5).")
+              help="The longest a shutdown takes: requests in flight get it minus 1 s (minus a tenth under "
+                   "10 s) to finish, then end with a server_shutting_down error (exit code 5). A second "
+                   "SIGTERM/SIGINT ends the drain at once the same way.")
 @click.option("--preload/--no-preload", default=True, show_default=True,
               help="With workers: import LiteLLM once before forking, so the workers share its memory.")
 @click.option("--access-log", is_flag=True,

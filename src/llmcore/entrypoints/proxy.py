@@ -29,10 +29,12 @@ chunk. The Core's own work (param policy, LiteLLM's request building) sits
 inside the awaited call, so it counts as upstream here.
 
 Shutdown: SIGTERM or SIGINT stops accepting and drains (``proxy_drain``): in-flight
-requests get all but the last second of ``grace_seconds`` to finish; still open then,
+requests get ``grace_seconds`` minus 1 s (minus a tenth under 10 s) to finish, or until a second
+SIGTERM/SIGINT ends the drain early; still open then,
 a stream ends with an SSE error event and ``[DONE]``, a request without an answer yet
 gets 503 ``server_shutting_down``; LiteLLM's pooled clients close and ``serve`` returns
-whether the drain completed (the CLI's exit code: 0, or 5 when the grace ran out).
+whether the drain completed (the CLI's exit code: 0, or 5 when the grace ran out or a second
+signal ended it with requests open).
 Several worker processes on one port: ``proxy_workers`` (gunicorn).
 
 Access log (``access_log=True``, ``llmcore proxy --access-log``): one INFO line per
@@ -166,7 +168,7 @@ async def serve(
                            handler_cancellation=True, shutdown_timeout=grace_seconds)
     await runner.setup()
     stop = stop or asyncio.Event()
-    installed = _install_signal_handlers(stop)
+    installed = _install_signal_handlers(_on_signal(stop, drain))
     try:
         await web.TCPSite(runner, host, port).start()
         bound = runner.addresses[0][1]
@@ -178,22 +180,37 @@ async def serve(
             on_ready(bound)
         await stop.wait()
         logger.bind(event="proxy_stopping").info(
-            f"llmcore proxy stopping: no new connections; in-flight requests get {drain.deadline:g} s")
+            f"llmcore proxy stopping: no new connections; in-flight requests get {drain.deadline:g} s "
+            "(a second SIGTERM or SIGINT ends them now)")
     finally:
-        _remove_signal_handlers(installed)
-        await runner.cleanup()
+        try:
+            await runner.cleanup()  # the drain: the signal handlers stay, so a repeat ends it early, cleanly
+        finally:
+            _remove_signal_handlers(installed)
     logger.bind(event="proxy_stopped", drained=drain.completed).info("llmcore proxy stopped")
     return drain.completed
 
 
-def _install_signal_handlers(stop: asyncio.Event) -> list[int]:
+def _on_signal(stop: asyncio.Event, drain: Drain) -> Callable[[], None]:
+    """The first SIGTERM/SIGINT starts the shutdown; a repeat during the drain ends the drain early (each
+    open request gets its API's failure ending, exit code 5), as the workers mode does, instead of the
+    default action killing the process with streams cut mid-way."""
+    def on_signal() -> None:
+        if stop.is_set():
+            drain.end_early()
+        else:
+            stop.set()
+    return on_signal
+
+
+def _install_signal_handlers(on_signal: Callable[[], None]) -> list[int]:
     if threading.current_thread() is not threading.main_thread():
         return []  # asyncio takes signal handlers in the main thread only
     loop = asyncio.get_running_loop()
     installed: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError):
-            loop.add_signal_handler(number, stop.set)
+            loop.add_signal_handler(number, on_signal)
             installed.append(number)
     return installed
 
@@ -212,7 +229,8 @@ def run(
     when the drain completed (see ``serve``).
 
     ``warm_up`` imports LiteLLM (~3 s) before the port opens, so the first request does not pay
-    for it and readiness means ready. A second SIGINT/SIGTERM during the grace period stops at once.
+    for it and readiness means ready. A second SIGINT/SIGTERM during the grace period ends the drain at
+    once, each open request with its server_shutting_down ending (returns False: exit code 5).
     """
     refuse_unreadable_master_key(runtime)
     own_process()  # a foreground server owns its process: LiteLLM offline and quiet process-wide

@@ -13,6 +13,9 @@ The same in the single-process server and in every gunicorn worker, inside aioht
    ``server_shutting_down`` (the middleware here). Nothing is cut silently;
 4. aiohttp's own shutdown, then ``on_cleanup`` (LiteLLM's pooled clients close).
 
+:meth:`Drain.end_early` (a second SIGTERM or SIGINT during the drain, what an operator's second
+Ctrl-C means) skips the rest of step 2: the requests still open go through step 3 at once.
+
 The last part of the grace (:func:`drain_deadline`) is kept for steps 3 and 4, so a process is gone
 within ``grace_seconds`` of SIGTERM: gunicorn's ``graceful_timeout`` (the same figure) kills a
 worker that is not, and Kubernetes' ``terminationGracePeriodSeconds`` is sized on it.
@@ -46,7 +49,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def drain_deadline(grace_seconds: float) -> float:
-    """Seconds the requests in flight get: the grace minus 1 s (a tenth of it when it is under 10 s)."""
+    """Seconds the requests in flight get: the grace minus 1 s, or minus a tenth of it when it is under
+    10 s (10 -> 9, 3 -> 2.7, 1 -> 0.9): the rest is kept for ending what is still open."""
     grace = max(0.0, float(grace_seconds))
     return grace - min(CLOSE_SECONDS, grace / 10)
 
@@ -106,12 +110,41 @@ class Drain:
         self._pid = pid
         self._on_finished = on_finished
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._end_early = asyncio.Event()
         self.report: DrainReport | None = None
 
     @property
     def completed(self) -> bool:
         """False only when the grace ran out with requests still open."""
         return self.report is None or self.report.completed
+
+    def end_early(self) -> None:
+        """Stop waiting for the requests in flight: each still open ends at once with its
+        ``server_shutting_down`` ending, and the drain counts as incomplete. Safe to call before the
+        drain started (it then ends at once) and more than once; only from the application's loop."""
+        if not self._end_early.is_set():
+            self._end_early.set()
+            logger.bind(event="proxy_drain_ended_early", in_flight=self._open_count()).warning(
+                "a second shutdown signal: the drain ends now; the requests still open end with a "
+                "server_shutting_down error")
+
+    def _open_count(self) -> int:
+        return sum(1 for task in self._tasks if not task.done())
+
+    async def _wait_in_flight(self) -> None:
+        # Until every request finished, the deadline passed, or end_early() was called.
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.deadline
+        early = asyncio.ensure_future(self._end_early.wait())
+        try:
+            while not self._end_early.is_set():
+                pending = {task for task in self._tasks if not task.done()}
+                left = until - loop.time()
+                if not pending or left <= 0:
+                    return
+                await asyncio.wait(pending | {early}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            early.cancel()
 
     def install(self, app: web.Application) -> Drain:
         app.middlewares.append(self.middleware)
@@ -143,16 +176,17 @@ class Drain:
         if in_flight:
             logger.bind(event="proxy_draining", in_flight=in_flight).info(
                 f"draining {in_flight} request(s) in flight; they get {self.deadline:g} s")
-            await asyncio.wait(set(self._tasks), timeout=self.deadline)
+            await self._wait_in_flight()
         open_now = [task for task in self._tasks if not task.done()]
         for task in open_now:
             task.cancel(DRAIN_CANCEL)
         if open_now:
             # Each ends itself (error event and [DONE], or a 503) in well under the time kept for it.
             await asyncio.wait(open_now, timeout=max(self.close_seconds, 0.1))
+            why, advice = (("a second shutdown signal ended the drain early", "") if self._end_early.is_set()
+                           else ("the grace ran out", "; raise --grace-seconds if requests need longer"))
             logger.bind(event="proxy_drain_incomplete", cut=len(open_now)).warning(
-                f"the grace ran out: {len(open_now)} request(s) still open were ended with a "
-                "server_shutting_down error; raise --grace-seconds if requests need longer")
+                f"{why}: {len(open_now)} request(s) still open were ended with a server_shutting_down error{advice}")
         self.report = DrainReport(pid=self._pid, in_flight=in_flight, cut=len(open_now),
                                   seconds=round(time.monotonic() - started, 3))
         if self._on_finished is not None:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from aiohttp import web
 from loguru import logger
 
-from llmcore.adapters.litellm_tokens import count_prompt_tokens
+from llmcore.adapters import litellm_tokens, tiktoken_tokens
 from llmcore.adapters.request_api import MESSAGES, request_api
 from llmcore.bootstrap import Runtime
 from llmcore.domain.secret import Secret
@@ -161,8 +161,10 @@ class MessagesHandlers:
                 body = parse_messages_body(await self._proxy.read_body(request), count_only=True)
                 spec = self._core.registry.available_deployments(body.model)[0]
                 tools = body.params.get("tools", [])
+                # A native model is counted with tiktoken alone: a native-only proxy never imports LiteLLM.
+                counter = tiktoken_tokens if spec.adapter == "native" else litellm_tokens
                 # Tokenizing a long agent prompt takes milliseconds: off the event loop.
-                count = await asyncio.to_thread(count_prompt_tokens, spec, body.messages, tools)
+                count = await asyncio.to_thread(counter.count_prompt_tokens, spec, body.messages, tools)
                 return json_response({"input_tokens": count}, 200, {"x-request-id": request_id,
                                                                     "request-id": request_id})
             except Exception as exc:

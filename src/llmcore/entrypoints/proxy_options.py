@@ -14,6 +14,11 @@ from attrs import field, frozen, validators
 
 EXIT_DRAIN_INCOMPLETE = 5
 DEFAULT_GRACE_SECONDS = 10.0  # the proxy's drain grace since its first version (entrypoints/proxy.py)
+# Each worker is an event loop serving many requests at once, so one per CPU already uses every CPU
+# (docs/performance.md: a worker costs the same CPU per request as the single process); past that a
+# worker adds ~150 MiB and no throughput. The headroom lets an operator oversubscribe on purpose;
+# the cap stops a typo (--workers 1000) from forking until the machine runs out of memory.
+MAX_WORKERS_PER_CPU = 4
 
 
 def available_cpus() -> int:
@@ -27,7 +32,8 @@ def available_cpus() -> int:
 
 
 def parse_workers(value: str | int) -> int:
-    """``--workers``: a whole number of at least 1, or ``auto`` (:func:`available_cpus`); ValueError else."""
+    """``--workers``: a whole number from 1 to :func:`max_workers`, or ``auto`` (:func:`available_cpus`);
+    ValueError else."""
     text = str(value).strip().lower()
     if text == "auto":
         return available_cpus()
@@ -35,17 +41,39 @@ def parse_workers(value: str | int) -> int:
         count = int(text)
     except ValueError:
         raise ValueError(f"{value!r} is neither a whole number of workers nor 'auto'") from None
+    return check_worker_count(count)
+
+
+def max_workers() -> int:
+    """The most workers ``llmcore proxy`` starts: :data:`MAX_WORKERS_PER_CPU` per :func:`available_cpus`."""
+    return MAX_WORKERS_PER_CPU * available_cpus()
+
+
+def check_worker_count(count: int) -> int:
+    """``count`` when it is from 1 to :func:`max_workers`; ValueError saying the limit and why else."""
     if count < 1:
         raise ValueError(f"{count} workers cannot serve; use 1 or more, or 'auto'")
+    limit = max_workers()
+    if count > limit:
+        raise ValueError(
+            f"{count} workers is more than the {limit} llmcore starts on the {available_cpus()} CPU(s) this "
+            f"process may use ({MAX_WORKERS_PER_CPU} per CPU): each worker serves many requests at once, so "
+            "past one per CPU more workers add memory (~150 MiB each), not throughput; use 'auto' (one per "
+            "CPU) or a smaller number, and more replicas for more capacity")
     return count
+
+
+def _workers_in_range(instance: object, attribute: object, value: int) -> None:
+    check_worker_count(value)
 
 
 @frozen(kw_only=True)
 class ProxyOptions:
     """How to serve: where, with how many worker processes, and how a shutdown drains.
 
-    ``grace_seconds``: the longest a shutdown takes; in-flight requests get all but its last
-    second (``proxy_drain``); with workers it is also gunicorn's ``graceful_timeout``.
+    ``grace_seconds``: the longest a shutdown takes; in-flight requests get it minus 1 s, or minus a
+    tenth of it under 10 s (``proxy_drain.drain_deadline``); with workers it is also gunicorn's
+    ``graceful_timeout``.
     ``preload``: import LiteLLM once in the gunicorn master before forking (workers share it);
     False only to measure what it saves. ``access_log``: one log line per request with the pid
     of the process that served it.
@@ -53,7 +81,7 @@ class ProxyOptions:
 
     host: str = "127.0.0.1"
     port: int = field(default=4000, validator=[validators.ge(0), validators.le(65535)])
-    workers: int = field(default=1, validator=validators.ge(1))
+    workers: int = field(default=1, validator=_workers_in_range)
     grace_seconds: float = field(default=DEFAULT_GRACE_SECONDS, converter=float, validator=validators.ge(0))
     preload: bool = True
     access_log: bool = False

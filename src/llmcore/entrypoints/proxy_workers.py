@@ -11,7 +11,8 @@ What happens where:
 
 - **the master** (this process, the CLI): the config is loaded and checked (a bad one exits 2
   before anything forks), the log sinks are set up, the run directory is made and, with
-  ``preload`` (the default), LiteLLM is imported once before the fork, so the workers share its
+  ``preload`` (the default), LiteLLM is imported once before the fork (only when some model uses
+  the ``litellm`` adapter: a native-only config never imports it), so the workers share its
   pages copy-on-write (docs/performance.md, "Workers", has RSS and PSS with and without). Nothing
   with a socket, a thread or an event loop is made here: LiteLLM's warm-up call starts a logging
   thread and an event loop, so it runs in each worker.
@@ -221,11 +222,18 @@ class GunicornProxy(BaseApplication):
             if key in self.cfg.settings:  # control_socket_disable exists from gunicorn 25.1
                 self.cfg.set(key, value)
 
+    @property
+    def uses_litellm(self) -> bool:
+        """Whether some configured model is served by LiteLLM (``model_info.adapter``, Decision 18): only
+        then is it imported, here or in the workers (docs/configuration.md)."""
+        return any(spec.adapter == "litellm" for spec in self.config.specs)
+
     def load(self) -> Any:
         """In the master with preload (gunicorn calls it before forking), else in each worker."""
-        from llmcore.adapters.litellm_runtime import litellm_module
+        if self.uses_litellm:
+            from llmcore.adapters.litellm_runtime import litellm_module
 
-        litellm_module()  # the ~3 s, ~200 MB import; no thread, socket or loop (the warm-up call is per worker)
+            litellm_module()  # the ~3 s, ~200 MB import; no thread, socket or loop (the warm-up call is per worker)
         if os.getpid() == self.master_pid:
             # What the workers inherit stays out of their garbage collections, which would otherwise write
             # to (and so copy) every shared page holding a tracked object (the gc module's advice for fork).
@@ -238,7 +246,12 @@ class GunicornProxy(BaseApplication):
                               for listener in server.LISTENERS)
         logger.bind(event="proxy_started", workers=self.options.workers).info(
             f"llmcore proxy listening on {addresses} with {self.options.workers} workers "
-            f"(master pid {os.getpid()}, LiteLLM {'preloaded' if self.options.preload else 'loaded per worker'})")
+            f"(master pid {os.getpid()}, LiteLLM {self._litellm_state()})")
+
+    def _litellm_state(self) -> str:
+        if not self.uses_litellm:
+            return "not used: every model is native"
+        return "preloaded" if self.options.preload else "loaded per worker"
 
     def post_fork(self, server: Any, worker: Any) -> None:
         """In the new worker, first thing: every log line names the worker that wrote it."""
