@@ -102,7 +102,8 @@ def _read_small_regular_file(path: Path) -> str:
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(str(path))
         if not stat.S_ISREG(info.st_mode):
-            raise _NotAKeyFile(f"is not a regular file ({_file_kind(info.st_mode)}); point it at a file holding the key")
+            kind = _file_kind(info.st_mode)
+            raise _NotAKeyFile(f"is not a regular file ({kind}); point it at a file holding the key")
         if info.st_size > MAX_KEY_FILE_BYTES:
             raise _NotAKeyFile(f"is {info.st_size} bytes, larger than a key file can be "
                                f"({MAX_KEY_FILE_BYTES} bytes at most); point it at the file holding only the key")
