@@ -129,3 +129,17 @@ def test_an_answer_holding_a_code_fence_cannot_break_the_markdown() -> None:
     text = markdown(doc)
     assert "````json" in text  # a fence longer than the answer's own
     assert text.count("````") == 2 * 7
+
+
+def test_an_out_dir_is_created_and_probed_before_any_request(tmp_path: Path) -> None:
+    from llmcore.certify.report import prepare_out_dir
+
+    assert prepare_out_dir(tmp_path / "a" / "b") is None and (tmp_path / "a" / "b").is_dir()
+    assert list((tmp_path / "a" / "b").iterdir()) == []  # the probe file is gone
+    (tmp_path / "file").write_text("x")
+    assert prepare_out_dir(tmp_path / "file") == (
+        f"{tmp_path / 'file'} exists and is not a directory; name a directory (it is created if missing)")
+    assert prepare_out_dir(Path("/dev/null")).startswith("/dev/null exists and is not a directory")
+    # /proc is a directory nobody can create files in (even root): the probe, not the mode bits, finds out.
+    assert prepare_out_dir(Path("/proc")).startswith("/proc is not writable (")
+    assert prepare_out_dir(Path("/proc/llmcore-nope")).startswith("/proc/llmcore-nope cannot be created (")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,26 @@ def report_paths(doc: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
     stamp = str(doc["started_at"]).replace("-", "").replace(":", "").split(".")[0].rstrip("Z") + "Z"
     stem = f"certify-{alias}-{stamp}"  # not Path.with_suffix: an alias like grok-4.3 has a dot of its own
     return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+
+
+def prepare_out_dir(out_dir: Path) -> str | None:
+    """Create ``out_dir`` if missing and prove a file can be written there; None when ready, else what is wrong.
+
+    Run before the first (paid) request, so an unusable ``--out`` (``/dev/null``, ``/proc/x``,
+    a read-only mount) costs nothing. The probe file is removed at once.
+    """
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{out_dir} exists and is not a directory; name a directory (it is created if missing)"
+    except OSError as exc:
+        return f"{out_dir} cannot be created ({exc.strerror or type(exc).__name__}); name a writable directory"
+    try:
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".certify-probe-"):
+            pass
+    except OSError as exc:
+        return f"{out_dir} is not writable ({exc.strerror or type(exc).__name__}); name a writable directory"
+    return None
 
 
 def write_reports(doc: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
