@@ -176,23 +176,28 @@ def report_paths(doc: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
     return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
 
 
-def prepare_out_dir(out_dir: Path) -> str | None:
-    """Create ``out_dir`` if missing and prove a file can be written there; None when ready, else what is wrong.
+def out_dir_problem(out_dir: Path) -> str | None:
+    """What keeps ``out_dir`` from taking the reports, or None; nothing is left behind.
 
     Run before the first (paid) request, so an unusable ``--out`` (``/dev/null``, ``/proc/x``,
-    a read-only mount) costs nothing. The probe file is removed at once.
+    a read-only mount) costs nothing. A missing directory is judged by its nearest existing
+    ancestor (``write_reports`` creates it); a directory is proved writable by creating and
+    removing a probe file, which the mode bits alone cannot tell (root, read-only mounts, /proc).
     """
+    missing = not out_dir.exists()
+    existing = next((p for p in (out_dir, *out_dir.absolute().parents) if p.exists()), Path("/"))
+    if not existing.is_dir():
+        if existing == out_dir:
+            return f"{out_dir} exists and is not a directory; name a directory (it is created if missing)"
+        return f"{out_dir} cannot be created ({existing} is not a directory); name a writable directory"
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        return f"{out_dir} exists and is not a directory; name a directory (it is created if missing)"
-    except OSError as exc:
-        return f"{out_dir} cannot be created ({exc.strerror or type(exc).__name__}); name a writable directory"
-    try:
-        with tempfile.TemporaryFile(dir=out_dir, prefix=".certify-probe-"):
+        with tempfile.TemporaryFile(dir=existing, prefix=".certify-probe-"):
             pass
     except OSError as exc:
-        return f"{out_dir} is not writable ({exc.strerror or type(exc).__name__}); name a writable directory"
+        reason = exc.strerror or type(exc).__name__
+        if missing:
+            return f"{out_dir} cannot be created ({reason} in {existing}); name a writable directory"
+        return f"{out_dir} is not writable ({reason}); name a writable directory"
     return None
 
 

@@ -424,9 +424,9 @@ def _ready_out_dir(ctx: click.Context, param: click.Parameter, value: Path | Non
     # Checked before any request: an --out that cannot take the reports must not cost a paid run first.
     if value is None:
         return None
-    from llmcore.certify.report import prepare_out_dir
+    from llmcore.certify.report import out_dir_problem
 
-    problem = prepare_out_dir(value)
+    problem = out_dir_problem(value)
     if problem is not None:
         raise click.BadParameter(problem)
     return value
