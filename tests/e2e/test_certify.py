@@ -19,6 +19,7 @@ import pytest
 
 from llmcore.certify import CHECK_IDS
 from llmcore.certify.report import SCHEMA_FILE
+from llmcore.testing.fake_xai import FakeXAIServer
 
 pytestmark = pytest.mark.slow
 
@@ -150,8 +151,39 @@ def test_a_tiny_budget_stops_before_any_request_and_says_so(tmp_path: Path) -> N
     (["nope", "--upstream", "fake"], "error: unknown model 'nope'"),
     ([GROK, "--fake-fault", "plain"], "--fake-fault"),
     ([GROK, "--budget-usd", "-1"], "--budget-usd"),
+    ([GROK, "--upstream", "fake", "--budget-usd", "nan"], "'--budget-usd': nan is not a number of dollars"),
+    ([GROK, "--upstream", "fake", "--budget-usd", "inf"], "'--budget-usd': inf is not a number of dollars"),
+    # Refused before the first request (the tester's run paid for all 11 before failing to write the reports).
+    ([GROK, "--upstream", "fake", "--out", "/dev/null"], "'--out': /dev/null exists and is not a directory"),
+    ([GROK, "--upstream", "fake", "--out", "/proc/llmcore-nope"], "'--out': /proc/llmcore-nope cannot be created"),
     ([], "Missing argument 'ALIAS...'"),
 ])
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], said: str) -> None:
     done = certify(tmp_path, *args)
     assert done.returncode == 2 and said in done.stderr, done.stderr
+    assert "check 1" not in done.stdout and "unexpected" not in done.stderr
+
+
+def test_an_out_file_in_the_way_is_refused_before_any_request(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "reports"
+    in_the_way.write_text("not a directory")
+    done = certify(tmp_path, GROK, "--upstream", "fake", "--out", str(in_the_way))
+    assert done.returncode == 2 and f"{in_the_way} exists and is not a directory" in done.stderr, done.stderr
+    assert done.stdout == ""
+
+
+def test_a_wrong_key_fails_check_6_saying_the_key_is_wrong_not_that_error_paths_work(
+        tmp_path: Path, canary: str) -> None:
+    config = tmp_path / "llmcore.yaml"
+    with FakeXAIServer(api_key=canary, known_models=[GROK]) as upstream:
+        config.write_text(f"model_list:\n  - model_name: {GROK}\n    litellm_params:\n      model: xai/{GROK}\n"
+                          f"      api_key: os.environ/GROK_API_KEY\n      api_base: {upstream.base_url}\n"
+                          "      max_retries: 0\n", encoding="utf-8")
+        done = subprocess.run(
+            command("--config", str(config), "certify", GROK, "--out", str(tmp_path / "out")),
+            env=child_env(tmp_path, GROK_API_KEY="xai-wrong-" + "w" * 30), cwd=tmp_path, capture_output=True,
+            text=True, encoding="utf-8", timeout=TIMEOUT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    check = {c["id"]: c for c in reports(tmp_path / "out")[0]["checks"]}["error_path"]
+    assert check["status"] == "failed" and check["evidence"]["error"] == "UpstreamAuthError"
+    assert "the upstream refused the key (UpstreamAuthError (HTTP 400))" in check["reason"]

@@ -142,8 +142,9 @@ def test_hosted_tools_are_dropped_and_counted_and_namespaces_flattened(d: Deploy
     [call] = [item for item in reply.json()["output"] if item["type"] == "function_call"]
     assert (call["name"], call["namespace"]) == ("weather", "geo")  # the namespace comes back to the client
     metrics = d.metrics()
-    for dropped in ("web_search (web_search)", "file_search (file_search)", "deepwiki (mcp)"):
+    for dropped in ("web_search", "file_search", "mcp"):  # the tool's type: a bounded label (finding 5)
         assert f'param="tools[{dropped}]"' in metrics
+    assert "deepwiki" not in metrics
 
 
 def test_text_format_json_schema_becomes_response_format(d: Deployment) -> None:
@@ -307,4 +308,41 @@ def test_a_codex_shaped_request_streams_to_completion_with_only_the_hosted_tool_
     added = [line for line in d.metrics().splitlines() if "llmcore_param_adjustments_total{" in line
              and line not in before.splitlines()]
     assert added, "nothing was counted: the check below would pass vacuously"
-    assert all("tools[web_search (web_search)]" in line or "reasoning_effort" in line for line in added), added
+    assert all("tools[web_search]" in line or "reasoning_effort" in line for line in added), added
+
+
+def test_made_up_field_and_tool_names_add_no_param_series(d: Deployment) -> None:
+    """Finding 5: each unknown field and hosted tool name a client sent was a new metric series."""
+    def series(text: str) -> set[str]:
+        return {line.split("{", 1)[1].rsplit("}", 1)[0] for line in text.splitlines()
+                if line.startswith("llmcore_param_adjustments_total{")}
+
+    for round_ in range(2):
+        fields = {f"x_made_up_{round_}_{n}": n for n in range(40)}
+        tools = [{"type": "web_search", "name": f"s{round_}_{n}"} for n in range(10)]
+        tools += [{"type": f"vendor_tool_{round_}_{n}"} for n in range(10)]
+        reply = d.post({"model": GROK, "input": ASK, "tools": tools, **fields})
+        assert reply.status_code == 200, reply.text
+        if round_ == 0:
+            first = series(d.metrics())
+    after = series(d.metrics())
+    assert after == first, after - first  # 60 more made-up names, not one more series
+    assert "x_made_up" not in d.metrics() and "vendor_tool" not in d.metrics()
+    assert {'action="dropped",model="grok-code-fast-1",param="unknown_field"',
+            'action="dropped",model="grok-code-fast-1",param="tools[other]"'} <= after
+
+
+def test_the_log_line_keeps_a_made_up_name_cut_to_a_sane_length(d: Deployment) -> None:
+    long_name = "y" * 5000
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="INFO", format="{extra[event]} {message}", filter="llmcore")
+    logger.enable("llmcore")
+    try:
+        reply = d.post({"model": GROK, "input": ASK, "x_short_name": 1, long_name: 1})
+    finally:
+        logger.remove(sink)
+        logger.disable("llmcore")
+    assert reply.status_code == 200, reply.text
+    dropped = [line for line in lines if line.startswith("param_dropped")]
+    assert any("'x_short_name'" in line for line in dropped), dropped
+    assert any(f"'{'y' * 200}…'" in line for line in dropped) and not any("y" * 201 in line for line in dropped)

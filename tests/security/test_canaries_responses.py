@@ -125,4 +125,4 @@ def test_metrics_after_every_responses_call(deployment: Deployment) -> None:  # 
     evidence = Evidence(deployment.canaries)
     evidence.add_http("metrics", reply.status_code, reply.headers.multi_items(), reply.content)
     evidence.assert_clean()
-    assert 'api="responses"' in reply.text and 'param="tools[web_search (web_search)]"' in reply.text
+    assert 'api="responses"' in reply.text and 'param="tools[web_search]"' in reply.text

@@ -129,3 +129,20 @@ def test_an_answer_holding_a_code_fence_cannot_break_the_markdown() -> None:
     text = markdown(doc)
     assert "````json" in text  # a fence longer than the answer's own
     assert text.count("````") == 2 * 7
+
+
+def test_an_out_dir_is_judged_before_any_request_and_nothing_is_left_behind(tmp_path: Path) -> None:
+    from llmcore.certify.report import out_dir_problem
+
+    assert out_dir_problem(tmp_path / "a" / "b") is None and list(tmp_path.iterdir()) == []  # created when written
+    assert out_dir_problem(tmp_path) is None and list(tmp_path.iterdir()) == []  # the probe file is gone
+    (tmp_path / "file").write_text("x")
+    assert out_dir_problem(tmp_path / "file") == (
+        f"{tmp_path / 'file'} exists and is not a directory; name a directory (it is created if missing)")
+    assert out_dir_problem(tmp_path / "file" / "sub") == (
+        f"{tmp_path / 'file' / 'sub'} cannot be created ({tmp_path / 'file'} is not a directory); "
+        "name a writable directory")
+    assert out_dir_problem(Path("/dev/null")).startswith("/dev/null exists and is not a directory")
+    # /proc is a directory nobody can create files in (even root): the probe, not the mode bits, finds out.
+    assert out_dir_problem(Path("/proc")).startswith("/proc is not writable (")
+    assert out_dir_problem(Path("/proc/llmcore-nope")).startswith("/proc/llmcore-nope cannot be created (")

@@ -20,7 +20,7 @@ from llmcore.certify import CHECK_IDS
 from llmcore.domain.chat import ChatResponse
 from llmcore.domain.errors import (
     ConfigError, InvalidRequestError, ModelUnavailableError, QuotaExceededError, UnknownModelError,
-    UpstreamUnavailableError,
+    UpstreamAuthError, UpstreamUnavailableError,
 )
 from llmcore.domain.usage import Usage
 
@@ -303,6 +303,30 @@ def test_the_narrowed_config_drops_fallbacks_and_adds_the_missing_model(tmp_path
     assert dict(subject.config.routing.fallbacks) == {}
     assert [s.alias for s in subject.config.specs] == [GROK, MISSING_ALIAS]
     assert subject.config.specs[1].upstream_model == "llmcore-certify-no-such-model"
+
+
+BAD_KEY = UpstreamAuthError("xAI refused the credentials", status_code=400, provider="xai", model="x",
+                            upstream_text='{"error":"Incorrect API key provided: xa***zz."}')
+
+
+@pytest.mark.parametrize(("missing", "expected"), [
+    ([BAD_KEY], "the upstream refused the key (UpstreamAuthError (HTTP 400)), so whether an unknown model"),
+    ([QuotaExceededError("no credits", status_code=429, provider="xai")],
+     "the account has no credits left (QuotaExceededError (HTTP 429))"),
+    ([InvalidRequestError("bad", status_code=400, provider="xai", upstream_text='{"error":"max_tokens too big"}')],
+     "refused with InvalidRequestError (HTTP 400), which does not say the model does not exist (upstream said: "
+     '{"error":"max_tokens too big"})'),
+])
+def test_only_an_answer_that_says_no_such_model_passes_check_6(missing: list[Any], expected: str) -> None:
+    status, reason = verdicts(run(passing_script(), missing=missing))["error_path"]
+    assert status == "failed" and (reason or "").startswith(expected), reason
+
+
+def test_a_400_that_says_the_model_does_not_exist_passes_check_6() -> None:
+    said = InvalidRequestError("rejected", status_code=400, provider="openai",
+                               upstream_text='{"error":{"message":"The model `x` does not exist"}}')
+    check = run(passing_script(), missing=[said]).checks_by_id()["error_path"]
+    assert check.status == "passed" and check.verdict.evidence["status_code"] == 400
 
 
 def test_a_bug_on_the_error_path_is_not_a_clean_classified_error() -> None:

@@ -39,6 +39,8 @@ def test_the_root_help_lists_certify() -> None:
     (["certify", "grok-code-fast-1"], {}, "error: model 'grok-code-fast-1' is unavailable: no API key"),
     (["certify", "grok-x"], {"GROK_API_KEY": "xai-unit-" + "k" * 20}, "error: unknown model 'grok-x'"),
     (["certify", "grok-code-fast-1", "--fake-fault", "stream"], {}, "only with --upstream fake"),
+    (["certify", "grok-code-fast-1", "--budget-usd", "nan"], {}, "nan is not a number of dollars"),
+    (["certify", "grok-code-fast-1", "--out", "/dev/null"], {}, "/dev/null exists and is not a directory"),
 ])
 def test_refusals_exit_2_with_one_error_line(args: list[str], env: dict[str, str], said: str) -> None:
     result = invoke(*args, env=env)

@@ -203,3 +203,35 @@ def test_telemetry_methods_never_raise_even_given_odd_input(call):
     metrics = PrometheusTelemetry()
     call(metrics)
     metrics.render()
+
+
+def param_series(metrics: PrometheusTelemetry) -> set[str]:
+    return {dict(labels)["param"] for (name, labels) in samples(metrics)
+            if name == "llmcore_param_adjustments_total"}
+
+
+def test_names_clients_make_up_give_a_bounded_number_of_param_series():
+    """Finding 5: every unknown field or tool name a client sent was a new series; a scrape grew without bound."""
+    metrics = PrometheusTelemetry()
+    spec = spec_with("k" * 20)
+    for number in range(500):
+        for param in (f"x_field_{number}", f"tools[tool_{number} (web_search)]", f"tools[t{number} (custom_{number})]",
+                      f"tools[t{number} (web_search_2025{number:04d})]", f"messages[{number}].name",
+                      f"messages[{number}].content", f"tools[{number}]", "tools[t (a second tool of that name)]"):
+            metrics.param_adjusted(spec, ParamAdjustment(param=param, action="dropped", reason="r"), None)
+    metrics.param_adjusted(spec, ParamAdjustment(param="stop", action="dropped", reason="r"), None)
+    assert param_series(metrics) == {"unknown_field", "tools[web_search]", "tools[other]", "messages[].name",
+                                     "tools[duplicate_name]", "stop"}
+    assert value(metrics, "llmcore_param_adjustments_total", model=spec.alias, param="unknown_field",
+                 action="dropped") == 1000  # x_field_N and messages[N].content
+
+
+def test_params_the_config_names_keep_their_name():
+    from llmcore.domain.model_spec import ParamRules
+
+    spec = ModelSpec(alias="m", upstream_model="m", credentials=Credentials(api_key=Secret("k" * 20)),
+                     param_rules=ParamRules(drop=("vendor_knob",), rename={"max_completion_tokens_x": "y"}))
+    metrics = PrometheusTelemetry()
+    for param in ("vendor_knob", "max_completion_tokens_x", "presence_penalty"):
+        metrics.param_adjusted(spec, ParamAdjustment(param=param, action="dropped", reason="r"), None)
+    assert param_series(metrics) == {"vendor_knob", "max_completion_tokens_x", "presence_penalty"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from llmcore.ports.secret_source import Resolved
 
 ENV_PREFIX = "os.environ/"
 FILE_PREFIX = "file:"
+# A key file holds one key (xAI's are ~90 bytes; a PEM bundle a few KiB). Anything larger is
+# the wrong file (`file:/dev/zero`, a log), and reading it whole would exhaust memory.
+MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 def is_reference(value: str) -> bool:
@@ -59,7 +63,9 @@ class EnvFileSecretSource:
         path = Path(raw_path)
         source = f"entry ({reference})"
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_small_regular_file(path)
+        except _NotAKeyFile as exc:
+            problem = f"{field_name} refers to {reference}, which {exc}"
         except FileNotFoundError:
             problem = f"{field_name} refers to {reference}, which does not exist"
         except IsADirectoryError:
@@ -76,3 +82,49 @@ class EnvFileSecretSource:
                 text = text[:-1]
             return Resolved(value=Secret(text), source=source)
         return Resolved(value=None, source=source, problem=problem)
+
+
+class _NotAKeyFile(Exception):
+    """The path exists but cannot hold a key; the message completes "…, which …"."""
+
+
+def _read_small_regular_file(path: Path) -> str:
+    """The UTF-8 text of ``path`` if it is a regular file of at most MAX_KEY_FILE_BYTES.
+
+    Devices (``/dev/zero`` never ends), FIFOs and sockets (a read blocks until a
+    writer comes) are refused without reading: the file is opened non-blocking and
+    checked with ``fstat`` on the open descriptor, so a swap between check and read
+    cannot slip one in. Raises ``_NotAKeyFile``, ``OSError`` or ``UnicodeDecodeError``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(str(path))
+        if not stat.S_ISREG(info.st_mode):
+            kind = _file_kind(info.st_mode)
+            raise _NotAKeyFile(f"is not a regular file ({kind}); point it at a file holding the key")
+        if info.st_size > MAX_KEY_FILE_BYTES:
+            raise _NotAKeyFile(f"is {info.st_size} bytes, larger than a key file can be "
+                               f"({MAX_KEY_FILE_BYTES} bytes at most); point it at the file holding only the key")
+        with os.fdopen(fd, "rb", closefd=True) as handle:
+            fd = -1
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)  # the file may grow after fstat
+        if len(data) > MAX_KEY_FILE_BYTES:
+            raise _NotAKeyFile(f"is larger than a key file can be ({MAX_KEY_FILE_BYTES} bytes at most); "
+                               "point it at the file holding only the key")
+        # Universal newlines, as Path.read_text gave before: a CRLF key file reads as LF.
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a plain file"

@@ -18,19 +18,30 @@ Everything else is the SDK's own reading of the standard variables, unchanged:
 Only ``http/protobuf`` is offered as ``OTEL_EXPORTER_OTLP_PROTOCOL``; gRPC would
 need another exporter package and its native dependency.
 
-Errors are ``ConfigError`` (exit 2 from the CLI) naming the variable and the fix.
+Errors are ``ConfigError`` (exit 2 from the CLI) naming the variable and the fix: an
+exporter or protocol llmcore does not offer, an OTLP endpoint that is not an http(s) URL
+with a host (checked at start; the SDK would accept it and log an ERROR per batch), a
+propagator in ``OTEL_PROPAGATORS`` no installed package provides, and batch settings
+(``OTEL_BSP_*``) the SDK refuses with ``ValueError``. No message shows the value of an
+``OTEL_EXPORTER_OTLP_*`` variable: headers and endpoints may carry credentials.
 """
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from typing import Any
+from urllib.parse import urlsplit
 
 from llmcore.domain.errors import ConfigError
 
 DEFAULT_SERVICE_NAME = "llmcore-proxy"
 EXPORTERS = ("otlp", "console")
 OTLP_PROTOCOL = "http/protobuf"
+# The traces-specific variable wins over the general one (OTLP exporter specification).
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+# The entry-point group the SDK's opentelemetry.propagate loads OTEL_PROPAGATORS names from.
+PROPAGATOR_GROUP = "opentelemetry_propagator"
 
 
 def requested_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -53,7 +64,51 @@ def requested_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
         raise ConfigError(
             f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: llmcore's proxy sends OTLP over HTTP only; set it to "
             f"{OTLP_PROTOCOL} (collectors take it on port 4318)")
+    if "otlp" in wanted:
+        check_otlp_endpoint(env)
     return wanted
+
+
+def check_otlp_endpoint(env: Mapping[str, str]) -> None:
+    """Raise ConfigError unless the effective OTLP endpoint variable, when set, is an http(s) URL with a host.
+
+    The value is never shown (it may hold userinfo).
+    """
+    for name in ENDPOINT_VARIABLES:
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        try:
+            parts = urlsplit(value)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(
+                f"{name} is not an http(s) URL with a host; set it to the collector's OTLP/HTTP address "
+                f"(e.g. http://otel-collector:4318), or unset it for http://localhost:4318")
+        return  # the first set variable is the one the exporter uses
+
+
+def check_propagators(env: Mapping[str, str]) -> None:
+    """Raise ConfigError naming each ``OTEL_PROPAGATORS`` entry no installed package provides.
+
+    Mirrors the SDK's loading (``opentelemetry.propagate``), which raises a bare ValueError
+    at import: unset or empty means the default (tracecontext,baggage); ``none`` means none.
+    """
+    configured = env.get("OTEL_PROPAGATORS", "")
+    if not configured:
+        return
+    names = [name.strip() for name in configured.split(",")]
+    if any(name.lower() == "none" for name in names):
+        return
+    missing = [name for name in names if not entry_points(group=PROPAGATOR_GROUP, name=name)]
+    if missing:
+        shown = ", ".join(repr(name[:40]) for name in missing)
+        raise ConfigError(
+            f"OTEL_PROPAGATORS names {shown}, which no installed package provides; use tracecontext, "
+            f"baggage (the default when unset), b3 or jaeger with their opentelemetry-propagator package, or none")
 
 
 def install_tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
@@ -80,6 +135,7 @@ def install_tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
             f"OTEL_TRACES_EXPORTER={env.get('OTEL_TRACES_EXPORTER')!r} asks for traces, but the OpenTelemetry SDK "
             f"is not installed ({exc.name} is missing): pip install 'llmcore[otel]', or unset OTEL_TRACES_EXPORTER"
         ) from None
+    check_propagators(os.environ)  # the SDK reads them from os.environ when the proxy first extracts
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
@@ -98,6 +154,19 @@ def install_tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
             exporter = ConsoleSpanExporter()
         # Batched in a background thread: a request never waits for the collector. The SDK restarts
         # the thread in a forked worker process.
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        try:
+            processor = BatchSpanProcessor(exporter)
+        except ValueError as exc:
+            raise _batch_settings_refused(exc) from None
+        provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     return provider
+
+
+def _batch_settings_refused(exc: ValueError) -> ConfigError:
+    """A ConfigError naming the ``OTEL_BSP_*`` variables set in os.environ (the SDK's source) and its reason."""
+    named = sorted(name for name in os.environ if name.startswith("OTEL_BSP_"))
+    listed = ", ".join(f"{name}={os.environ[name][:40]!r}" for name in named) or "OTEL_BSP_*"
+    return ConfigError(
+        f"the OpenTelemetry SDK refused the batch span processor's settings ({str(exc)[:200].rstrip('.')}); "
+        f"fix {listed} (sizes are positive integers, the batch size at most the queue size), or unset them")

@@ -31,6 +31,7 @@ from prometheus_client import values as prometheus_values
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from llmcore.adapters.loguru_telemetry import never_raises
+from llmcore.adapters.param_labels import param_label
 from llmcore.adapters.request_api import current_api
 from llmcore.domain.chat import ParamAdjustment
 from llmcore.domain.errors import UpstreamError
@@ -157,7 +158,8 @@ class PrometheusTelemetry:
 
     @never_raises
     def param_adjusted(self, spec: ModelSpec, adjustment: ParamAdjustment, request_id: str | None) -> None:
-        self._child(self.param_adjustments_total, self._model(spec), self._label(adjustment.param),
+        # A bounded label (adapters.param_labels): clients name fields and tools; the log line keeps the name.
+        self._child(self.param_adjustments_total, self._model(spec), self._label(param_label(spec, adjustment.param)),
                     self._label(adjustment.action)).inc()
 
     @never_raises

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from llmcore.certify.probe import CheckContext, Probe, Served, excerpt, usage_document
 from llmcore.certify.results import Verdict
 from llmcore.domain.errors import (
-    LLMCoreError, ParamNotSupportedError, PermanentUpstreamError, TransientUpstreamError, UpstreamError,
+    InvalidRequestError, LLMCoreError, ParamNotSupportedError, PermanentUpstreamError, QuotaExceededError,
+    TransientUpstreamError, UpstreamAuthError, UpstreamError,
 )
 
 SHORT_ANSWER = ({"role": "user", "content": "Reply with the word OK."},)
@@ -37,6 +39,11 @@ TOOL_QUESTION = (
     {"role": "user", "content": "What's the weather in Florence, Italy? Use the weather tool."},
 )
 TOOL_RESULT = "40 C"
+# How upstreams say "no such model": 404 (xAI `not-found`, OpenAI `model_not_found`, Anthropic `not_found_error`);
+# a few OpenAI-compatible servers answer 400 instead, with words like these in the error text.
+NO_SUCH_MODEL_STATUS = 404
+NO_SUCH_MODEL_TEXT = re.compile(
+    r"does not exist|not[ _-]?found|no such model|unknown model|model_not_found|invalid model", re.IGNORECASE)
 MISSING_PROMPT_MAX_TOKENS = 16  # the request is refused before any output; this only bounds the estimate
 
 
@@ -142,7 +149,8 @@ def check_error_path(ctx: CheckContext, probe: Probe) -> Verdict:
         response = probe.complete(ctx.missing_alias, SHORT_ANSWER, max_tokens=MISSING_PROMPT_MAX_TOKENS)
     except PermanentUpstreamError as error:
         evidence.update(_error_evidence(error))
-        return Verdict.judged([], f"{type(error).__name__} (HTTP {error.status_code}), not retried", evidence)
+        label = f"{type(error).__name__} (HTTP {error.status_code})"
+        return Verdict.judged(_not_no_such_model(error, label), f"{label}, not retried", evidence)
     except TransientUpstreamError as error:
         evidence.update(_error_evidence(error))
         return Verdict.judged(
@@ -156,6 +164,26 @@ def check_error_path(ctx: CheckContext, probe: Probe) -> Verdict:
     return Verdict.judged(
         [f"the upstream answered for {ctx.missing_model}, a model id that does not exist (served as "
          f"{response.model or 'an unnamed model'}); it should refuse it"], "answered instead of refusing", evidence)
+
+
+def _not_no_such_model(error: PermanentUpstreamError, label: str) -> list[str]:
+    """Why ``error`` does not answer "no such model" (empty when it does): only that proves the error path.
+
+    An auth or credit failure is permanent too, but says nothing about unknown models: it means the
+    key or the account is wrong (the other checks fail with it as well).
+    """
+    if isinstance(error, UpstreamAuthError):
+        return [f"the upstream refused the key ({label}), so whether an unknown model ends in a classified "
+                "error was not tested; fix the key (or its team's access) and run certify again"]
+    if isinstance(error, QuotaExceededError):
+        return [f"the account has no credits left ({label}), so the unknown model was not tested; add "
+                "credits or raise the spending limit and run certify again"]
+    says_so = NO_SUCH_MODEL_TEXT.search(error.upstream_text) is not None
+    if isinstance(error, InvalidRequestError) and (error.status_code == NO_SUCH_MODEL_STATUS or says_so):
+        return []
+    return [f"refused with {label}, which does not say the model does not exist (upstream said: "
+            f"{excerpt(error.upstream_text) or 'nothing'}); an unknown model id should be answered HTTP 404 "
+            "not found (InvalidRequestError)"]
 
 
 def _error_evidence(error: UpstreamError) -> dict[str, Any]:

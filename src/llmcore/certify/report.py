@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,31 @@ def report_paths(doc: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
     stamp = str(doc["started_at"]).replace("-", "").replace(":", "").split(".")[0].rstrip("Z") + "Z"
     stem = f"certify-{alias}-{stamp}"  # not Path.with_suffix: an alias like grok-4.3 has a dot of its own
     return out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+
+
+def out_dir_problem(out_dir: Path) -> str | None:
+    """What keeps ``out_dir`` from taking the reports, or None; nothing is left behind.
+
+    Run before the first (paid) request, so an unusable ``--out`` (``/dev/null``, ``/proc/x``,
+    a read-only mount) costs nothing. A missing directory is judged by its nearest existing
+    ancestor (``write_reports`` creates it); a directory is proved writable by creating and
+    removing a probe file, which the mode bits alone cannot tell (root, read-only mounts, /proc).
+    """
+    missing = not out_dir.exists()
+    existing = next((p for p in (out_dir, *out_dir.absolute().parents) if p.exists()), Path("/"))
+    if not existing.is_dir():
+        if existing == out_dir:
+            return f"{out_dir} exists and is not a directory; name a directory (it is created if missing)"
+        return f"{out_dir} cannot be created ({existing} is not a directory); name a writable directory"
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".certify-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if missing:
+            return f"{out_dir} cannot be created ({reason} in {existing}); name a writable directory"
+        return f"{out_dir} is not writable ({reason}); name a writable directory"
+    return None
 
 
 def write_reports(doc: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:

@@ -14,6 +14,7 @@ click's ``obj`` to replace those builders instead of patching.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import traceback
@@ -413,12 +414,34 @@ def smoke(ctx: click.Context, json_flag: bool) -> None:
     ctx.exit(state.wiring.smoke_runner(state.wants_json(json_flag)))
 
 
+def _finite_budget(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange(min=0) lets nan and inf through; the budget then refused them only after the config loaded.
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of dollars; give a finite amount such as 0.05")
+    return value
+
+
+def _ready_out_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    # Checked before any request: an --out that cannot take the reports must not cost a paid run first.
+    if value is None:
+        return None
+    from llmcore.certify.report import out_dir_problem
+
+    problem = out_dir_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return value
+
+
 @cli.command()
 @click.argument("aliases", nargs=-1, required=True, metavar="ALIAS...")
 @click.option("--budget-usd", type=click.FloatRange(min=0), default=DEFAULT_BUDGET_USD, show_default=True,
+              callback=_finite_budget,
               help="Most the run may spend per alias; it stops before a check that could pass it (exit 1).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, writable=True, path_type=Path), default=None,
-              help="Write certify-<alias>-<UTC time>.json and .md reports into this directory.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), metavar="DIRECTORY", default=None,
+              callback=_ready_out_dir,
+              help="Write certify-<alias>-<UTC time>.json and .md reports into this directory (created if "
+                   "missing; checked before any request).")
 @click.option("--upstream", type=click.Choice(UPSTREAMS), default="configured", show_default=True,
               help="configured: the alias's real upstream; fake: the shipped fake xAI server (no key needed).")
 @click.option("--fake-fault", type=click.Choice(CHECK_IDS), default=None, hidden=True,

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from attrs import evolve
 from loguru import logger
 
 from llmcore.adapters.json_codec import dumps
@@ -52,15 +53,25 @@ def set_overhead(runtime: Runtime, route: str, reply: web.StreamResponse, timer:
     runtime.metrics.observe_overhead(route, overhead)
 
 
+# A field or tool name longer than this is no name a client means; the log line needs no more of it.
+LEFT_OUT_NAME_LIMIT = 200
+
+
 def report_left_out(runtime: Runtime, model: str, request_id: str, left_out: list[tuple[str, str]]) -> None:
     """Fields and tools a translated API (Messages, Responses) cannot forward: the param-drop log line and
-    counter, per ``(param, reason)``, against the alias's first deployment."""
+    counter, per ``(param, reason)``, against the alias's first deployment.
+
+    The names are the client's: the log line shows them cut at LEFT_OUT_NAME_LIMIT characters (and
+    masked, like every line); the counter's label is bounded by the metrics adapter
+    (``adapters.param_labels``: ``unknown_field``, ``tools[<type>]``, ``tools[other]``).
+    """
     if not left_out:
         return
     spec = runtime.core.registry.deployments(model)[0]
     for param, reason in left_out:
         adjustment = ParamAdjustment(param=param, action="dropped", reason=reason)
-        runtime.logs.param_adjusted(spec, adjustment, request_id)
+        shown = param if len(param) <= LEFT_OUT_NAME_LIMIT else param[:LEFT_OUT_NAME_LIMIT] + "…"
+        runtime.logs.param_adjusted(spec, evolve(adjustment, param=shown), request_id)
         runtime.metrics.param_adjusted(spec, adjustment, request_id)
 
 
