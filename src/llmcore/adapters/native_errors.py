@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmcore.adapters.answer_checks import UNREADABLE_HINT
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, ProviderProfile, profile_named
 from llmcore.domain.errors import (
     InvalidRequestError,
@@ -107,7 +108,7 @@ def unreadable(spec: ModelSpec, status: int, text: str) -> UpstreamError:
     """A success status whose body is not the JSON object the OpenAI wire promises."""
     return UpstreamUnavailableError(
         f"{profile_of(spec).display_name} answered something that is not a chat completion",
-        **_common(spec, status, text))
+        hint=UNREADABLE_HINT, **_common(spec, status, text))
 
 
 def stream_broke(spec: ModelSpec, exc: BaseException | None, *, no_finish: bool = False) -> StreamIncompleteError:
@@ -137,3 +138,12 @@ def where(base_url: str | None) -> str:
     except ValueError:
         return "?"
     return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}" if parts.hostname else "?"
+
+
+def malformed(spec: ModelSpec, exc: Exception) -> UpstreamError:
+    """A 200 answer (or stream event) that is JSON but no chat completion: ``exc`` (a MalformedAnswer) says
+    which field held what. The same class as ``unreadable``: the upstream's fault, retried, never an
+    InternalError (Decision 17). Both adapters raise it (LiteLLM's own refusals read alike)."""
+    return UpstreamUnavailableError(
+        f"{profile_of(spec).display_name} answered something that is not a chat completion",
+        hint=UNREADABLE_HINT, **_common(spec, 200, str(exc)))
