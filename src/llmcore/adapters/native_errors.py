@@ -122,12 +122,32 @@ def stream_broke(spec: ModelSpec, exc: BaseException | None, *, no_finish: bool 
                                  **_common(spec, None, text))
 
 
+def unreadable_event(spec: ModelSpec, data: str) -> StreamIncompleteError:
+    """A stream event whose data is not a JSON object: the stream cannot go on, but no connection broke.
+
+    The class and reason are LiteLLM's for the same event (its MidStreamFallbackError), so both
+    adapters end such a stream alike; only the words say what happened.
+    """
+    return StreamIncompleteError(
+        f"{profile_of(spec).display_name} sent a stream event that is not a JSON object",
+        reason="connection_lost", **_common(spec, None, data[:200]))
+
+
 def stream_error_event(spec: ModelSpec, document: Mapping[str, object], text: str) -> UpstreamError:
-    """An ``{"error": ...}`` event inside a 200 stream (OpenAI's mid-stream error): classified by its code."""
+    """An ``{"error": ...}`` event inside a 200 stream (OpenAI's mid-stream error): classified by its code.
+
+    The class is what ``status_error`` gives for the event's ``code`` (500 without one); the error
+    keeps the upstream's own ``message`` (masked) and a status only when the event names one: the
+    HTTP status was 200, and a made-up 500 would send the operator looking for a failed request.
+    """
     error = document.get("error")
     code = error.get("code") if isinstance(error, Mapping) else document.get("code")
-    status = code if isinstance(code, int) and 400 <= code < 600 else 500
-    return status_error(spec, status, text, {})
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    message = error.get("message") if isinstance(error, Mapping) else error
+    said = message if isinstance(message, str) and message else text
+    classified = status_error(spec, status or 500, text, {})
+    return type(classified)(f"{profile_of(spec).display_name} sent an error in its stream",
+                            **_common(spec, status, said))
 
 
 def where(base_url: str | None) -> str:
