@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from llmcore.adapters.answer_checks import MalformedAnswer
 from llmcore.adapters.litellm_convert import call_kwargs, stream_usage, to_chunk, to_response, to_usage
 from llmcore.domain.chat import ChatRequest, Message
 from llmcore.domain.errors import UpstreamAuthError
@@ -103,8 +104,9 @@ def test_a_spec_without_a_key_is_refused_before_litellm_could_fall_back_to_opena
 # --- Answers -----------------------------------------------------------------------------------
 
 def test_response_keeps_reasoning_tool_calls_usage_and_ticks() -> None:
-    call = NS(model_dump=lambda: {"id": "call_1", "type": "function", "index": None,
-                                  "function": {"name": "weather", "arguments": "{}"}})
+    # pydantic's signature: llmcore passes warnings=False
+    call = NS(model_dump=lambda warnings=True: {"id": "call_1", "type": "function", "index": None,
+                                                "function": {"name": "weather", "arguments": "{}"}})
     message = NS(content="", reasoning_content="thinking", tool_calls=[call])
     response = NS(id="r-1", model="grok-4.3", choices=[NS(message=message, finish_reason="tool_calls")],
                   usage=xai_usage(completion_tokens_details=NS(reasoning_tokens=256), cost_in_usd_ticks=3950400))
@@ -178,3 +180,21 @@ def test_litellms_chunk_for_a_stream_without_events_looks_like_nothing() -> None
     chunk = to_chunk(invented)
 
     assert (chunk.role, chunk.content, chunk.usage, chunk.finish_reason) == (None, None, None, "stop")
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"prompt_tokens": "many", "completion_tokens": 1}, "usage.prompt_tokens is a string"),
+    ({"prompt_tokens": -5, "completion_tokens": 1}, "usage.prompt_tokens is -5"),
+    ({"prompt_tokens": 1, "completion_tokens": 1e20}, r"usage.completion_tokens is 1e\+20"),
+    ({"prompt_tokens": 1, "completion_tokens": 2.5}, r"usage.completion_tokens is 2\.5"),
+    ({"prompt_tokens": True, "completion_tokens": 1}, "usage.prompt_tokens is a boolean"),
+    ({"prompt_tokens": 1, "prompt_tokens_details": {"cached_tokens": "x"}}, "cached_tokens is a string"),
+])
+def test_a_token_count_that_is_no_non_negative_integer_is_refused_not_coerced(raw: Any, field: str) -> None:
+    with pytest.raises(MalformedAnswer, match=field):
+        to_usage(raw)
+
+
+def test_an_answer_without_choices_is_refused() -> None:
+    with pytest.raises(MalformedAnswer, match="choices is empty"):
+        to_response(NS(choices=[], usage=None, id="x", model="m"))

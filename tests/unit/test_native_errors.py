@@ -10,6 +10,7 @@ from llmcore.adapters.native_errors import (
     timed_out,
     unreachable,
     unreadable,
+    unreadable_event,
     where,
 )
 from llmcore.domain import errors
@@ -79,3 +80,21 @@ def test_an_error_event_is_classified_by_its_code_else_as_a_server_error() -> No
     assert type(stream_error_event(spec(), {"error": {"code": 429}}, "slow")) is errors.RateLimitError
     assert type(stream_error_event(spec(), {"error": "boom"}, "boom")) is errors.UpstreamUnavailableError
     assert type(unreadable(spec(), 200, "<html>")) is errors.UpstreamUnavailableError
+
+
+def test_an_error_event_says_what_the_upstream_said_and_invents_no_status() -> None:
+    key = "xai-unit-key-0123456789"
+    document = {"error": {"message": f"model overloaded for {key}", "type": "server_error"}}
+    error = stream_error_event(spec(key), document, str(document))
+    assert error.status_code is None and "HTTP 500" not in str(error)
+    assert "sent an error in its stream" in str(error) and "model overloaded" in error.upstream_text
+    assert key not in str(error) and key not in error.upstream_text
+    coded = stream_error_event(spec(), {"error": {"code": 429, "message": "slow down"}}, "slow down")
+    assert (coded.status_code, coded.upstream_text) == (429, "slow down")
+
+
+def test_an_event_that_is_not_json_is_named_as_such_not_as_a_broken_connection() -> None:
+    error = unreadable_event(spec(), "{oops")
+    assert (type(error), error.reason) == (errors.StreamIncompleteError, "connection_lost")  # LiteLLM's, too
+    assert "stream event that is not a JSON object" in str(error) and "connection broke" not in str(error)
+    assert error.upstream_text == "{oops"

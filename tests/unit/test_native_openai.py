@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -106,11 +107,37 @@ def test_a_stream_that_speaks_an_error_or_garbage_raises_its_class(
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
-def test_an_answer_our_conversion_cannot_read_is_an_internal_error_never_retried(
+def test_an_answer_that_breaks_the_wire_is_the_upstreams_error_not_ours(
         server: FakeXAIServer, adapter: NativeOpenAICompletion, asynchronous: bool) -> None:
     chunk = json.dumps({"id": "c1", "model": "m", "choices": 5})
     server.script(Fault.status(200, f"data: {chunk}\n\n", "text/event-stream"),
                   Fault.status(200, json.dumps({"id": "c1", "choices": [{"message": 7}]})))
+    with pytest.raises(UpstreamUnavailableError) as streamed:
+        if asynchronous:
+            collect_async(adapter, request(server))
+        else:
+            list(adapter.stream(request(server)))
+    with pytest.raises(UpstreamUnavailableError) as answered:
+        if asynchronous:
+            run_async(adapter, lambda: adapter.acomplete(request(server)))
+        else:
+            adapter.complete(request(server))
+    assert (streamed.value.status_code, answered.value.status_code) == (200, 200)
+    assert "choices is a number, not an array" in str(streamed.value)
+    assert "choices[0].message is a number, not an object" in str(answered.value)
+    assert "not a chat completion" in str(answered.value)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_bug_in_our_conversion_is_an_internal_error_never_retried(
+        server: FakeXAIServer, adapter: NativeOpenAICompletion, asynchronous: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(document: Any) -> Any:  # stands in for a bug in llmcore's own conversion code
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("llmcore.adapters.native_stream.to_chunks", broken)
+    monkeypatch.setattr("llmcore.adapters.native_openai.to_response", broken)
+    server.script(Fault.ok(), Fault.ok())
     with pytest.raises(InternalError) as streamed:
         if asynchronous:
             collect_async(adapter, request(server))

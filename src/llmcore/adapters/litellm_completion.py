@@ -20,10 +20,12 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from llmcore.adapters.answer_checks import MalformedAnswer
 from llmcore.adapters.litellm_convert import call_kwargs, to_response
 from llmcore.adapters.litellm_errors import mask_chain, translating
 from llmcore.adapters.litellm_runtime import close_async_clients, close_sync_clients, litellm_module
 from llmcore.adapters.litellm_stream import astream_chunks, stream_chunks
+from llmcore.adapters.native_errors import malformed
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
 from llmcore.domain.errors import InternalError, LLMCoreError
 
@@ -120,7 +122,9 @@ class LiteLLMCompletion:
 
 # --- llmcore's own steps around the call: a failure there is our bug, never the upstream's ---------
 
-def _internal(request: ChatRequest, step: str, exc: Exception) -> InternalError:
+def _internal(request: ChatRequest, step: str, exc: Exception) -> LLMCoreError:
+    if isinstance(exc, MalformedAnswer):  # the answer breaks the wire: the upstream's fault, not our bug
+        return malformed(request.spec, exc)
     # The cause stays chained for the host's traceback; its text may quote the answer, so it is masked.
     mask_chain(exc, [request.spec.api_key] if request.spec.api_key is not None else [])
     return InternalError(f"{step} raised {type(exc).__name__}", model=request.spec.alias,

@@ -10,8 +10,9 @@ from typing import Any
 
 from attrs import evolve
 
+from llmcore.adapters.answer_checks import MalformedAnswer, listed, mapping, token_count
 from llmcore.adapters.provider_profiles import OPENAI_WIRE_ROUTES
-from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk
+from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk, with_arguments_text
 from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
 from llmcore.domain.model_spec import ModelSpec
 from llmcore.domain.usage import Usage
@@ -118,7 +119,9 @@ def to_response(response: Any) -> ChatResponse:
     """A non-streamed LiteLLM ``ModelResponse`` as a ChatResponse: every choice, usage and ticks as sent."""
     raw_choices = getattr(response, "choices", None) or ()
     choices = tuple(_choice(choice, position) for position, choice in enumerate(raw_choices))
-    first = choices[0] if choices else Choice()
+    if not choices:  # LiteLLM lets {"choices": []} through; the native adapter refuses it alike
+        raise MalformedAnswer("choices is empty")
+    first = choices[0]
     raw_usage = getattr(response, "usage", None)
     return ChatResponse(
         content=first.content,
@@ -129,7 +132,7 @@ def to_response(response: Any) -> ChatResponse:
         id=getattr(response, "id", None) or "",
         usage=to_usage(raw_usage) or Usage(),
         cost_in_usd_ticks=cost_in_usd_ticks(raw_usage),
-        choices=choices or (first,),
+        choices=choices,
         system_fingerprint=_text(getattr(response, "system_fingerprint", None)),
         service_tier=_text(getattr(response, "service_tier", None)),
     )
@@ -210,8 +213,9 @@ def wire_chunks(document: Mapping[str, Any], *, more_in_hand: bool = False) -> l
         common["more_in_hand"] = True
     usage = to_usage(document.get("usage"))
     out: list[StreamChunk] = []
-    for position, choice in enumerate(document.get("choices") or ()):
-        delta = choice.get("delta") or {}
+    for position, raw_choice in enumerate(listed(document.get("choices"), "choices")):
+        choice = mapping(raw_choice, f"choices[{position}]", optional=False)
+        delta = mapping(choice.get("delta"), f"choices[{position}].delta")
         index = choice.get("index")
         out.append(StreamChunk(
             index=index if isinstance(index, int) else position,
@@ -220,7 +224,8 @@ def wire_chunks(document: Mapping[str, Any], *, more_in_hand: bool = False) -> l
             # xAI and most servers say reasoning_content; some (vLLM, OpenRouter) say reasoning.
             reasoning_content=_text(delta.get("reasoning_content")) or _text(delta.get("reasoning")),
             refusal=_text(delta.get("refusal")),
-            tool_calls=tuple(_plain(call) for call in (delta.get("tool_calls") or ())),
+            tool_calls=tuple(with_arguments_text(_plain(mapping(call, "delta.tool_calls[]", optional=False)))
+                             for call in listed(delta.get("tool_calls"), f"choices[{position}].delta.tool_calls")),
             finish_reason=_text(choice.get("finish_reason")),
             logprobs=_plain(choice["logprobs"]) if isinstance(choice.get("logprobs"), Mapping) else None,
             **common,
@@ -276,11 +281,13 @@ def to_usage(raw: Any, *, reported: bool = True) -> Usage | None:
         return None
     details = _field(raw, "completion_tokens_details")
     usage = Usage(
-        prompt_tokens=_count(_field(raw, "prompt_tokens")),
-        completion_tokens=_count(_field(raw, "completion_tokens")),
-        reasoning_tokens=_count(_field(details, "reasoning_tokens")) if reported else 0,
-        cached_tokens=_count(_field(_field(raw, "prompt_tokens_details"), "cached_tokens")),
-        reported_total=(_count(_field(raw, "total_tokens")) or None) if reported else None,
+        prompt_tokens=token_count(_field(raw, "prompt_tokens"), "usage.prompt_tokens"),
+        completion_tokens=token_count(_field(raw, "completion_tokens"), "usage.completion_tokens"),
+        reasoning_tokens=token_count(_field(details, "reasoning_tokens"),
+                                     "usage.completion_tokens_details.reasoning_tokens") if reported else 0,
+        cached_tokens=token_count(_field(_field(raw, "prompt_tokens_details"), "cached_tokens"),
+                                  "usage.prompt_tokens_details.cached_tokens"),
+        reported_total=(token_count(_field(raw, "total_tokens"), "usage.total_tokens") or None) if reported else None,
     )
     if not (usage.prompt_tokens or usage.completion_tokens or usage.reasoning_tokens):
         return None
@@ -319,16 +326,13 @@ def _field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _count(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
-
-
 def _dump(call: Any) -> dict[str, Any]:
     """A tool call (or tool-call delta) as a plain dict, without LiteLLM's None-valued padding."""
     if isinstance(call, Mapping):
         raw = dict(call)
     elif hasattr(call, "model_dump"):
-        raw = call.model_dump()
+        # LiteLLM keeps an upstream's object arguments in a str field; pydantic's warning about it is noise here.
+        raw = call.model_dump(warnings=False)
     else:
         raw = dict(vars(call))
-    return {k: _plain(v) for k, v in raw.items() if v is not None}
+    return with_arguments_text({k: _plain(v) for k, v in raw.items() if v is not None})

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from attrs import frozen
 
+from llmcore.adapters.answer_checks import UNREADABLE_HINT
 from llmcore.adapters.litellm_runtime import litellm_module
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, ProviderProfile, profile_named
 from llmcore.domain.errors import (
@@ -195,7 +196,18 @@ def _timeout(exc: BaseException, t: Translation) -> UpstreamError:
     return UpstreamTimeoutError(f"no answer from {t.profile.display_name}{within}", **t.common(exc, status))
 
 
+# LiteLLM's words when a 200 body is no chat completion (convert_dict_to_response.py, LiteLLM 1.110.2).
+UNREADABLE_ANSWER_MARKERS = ("invalid response object", "provider returned a response with no 'choices'",
+                             "provider returned 'choices' that is not a list")
+
+
 def _unavailable(exc: BaseException, t: Translation) -> UpstreamError:
+    if _has_marker(str(exc), UNREADABLE_ANSWER_MARKERS):
+        # The upstream answered 200 with something unreadable: saying "could not reach" would send the
+        # operator after the network. The same class and status as the native adapter's ``unreadable``.
+        return UpstreamUnavailableError(
+            f"{t.profile.display_name} answered something that is not a chat completion",
+            hint=UNREADABLE_HINT, **t.common(exc, 200))
     if answered(exc):
         return UpstreamUnavailableError(
             f"{t.profile.display_name} failed to answer", **t.common(exc, status_of(exc)),

@@ -14,9 +14,10 @@ from typing import Any
 
 from attrs import evolve, frozen
 
+from llmcore.adapters.answer_checks import MalformedAnswer, listed, mapping, text_or_none
 from llmcore.adapters.json_codec import dumps
 from llmcore.adapters.litellm_convert import OWNED_KWARGS, cost_in_usd_ticks, to_usage, wire_chunks
-from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk
+from llmcore.domain.chat import ChatRequest, ChatResponse, Choice, StreamChunk, with_arguments_text
 from llmcore.domain.errors import InvalidRequestError, UpstreamAuthError
 from llmcore.domain.usage import Usage
 
@@ -80,9 +81,16 @@ def _plain(value: Any) -> Any:
 # --- Answers -------------------------------------------------------------------------------------
 
 def to_response(document: Mapping[str, Any]) -> ChatResponse:
-    """A ``chat.completion`` JSON object as a ChatResponse: every choice, usage and ticks as sent."""
-    choices = tuple(_choice(choice, position) for position, choice in enumerate(document.get("choices") or ()))
-    first = choices[0] if choices else Choice()
+    """A ``chat.completion`` JSON object as a ChatResponse: every choice, usage and ticks as sent.
+
+    Raises MalformedAnswer for a document that is no chat completion (no choices, a choice without a
+    message, a field of the wrong type), as LiteLLM refuses it on the other adapter.
+    """
+    choices = tuple(_choice(choice, position) for position, choice in enumerate(listed(document.get("choices"),
+                                                                                       "choices")))
+    if not choices:
+        raise MalformedAnswer("choices is empty" if "choices" in document else "there is no choices field")
+    first = choices[0]
     raw_usage = document.get("usage")
     return ChatResponse(
         content=first.content,
@@ -93,26 +101,35 @@ def to_response(document: Mapping[str, Any]) -> ChatResponse:
         id=_text(document.get("id")) or "",
         usage=to_usage(raw_usage) or Usage(),
         cost_in_usd_ticks=cost_in_usd_ticks(raw_usage),
-        choices=choices or (first,),
+        choices=choices,
         system_fingerprint=_text(document.get("system_fingerprint")),
         service_tier=_text(document.get("service_tier")),
     )
 
 
-def _choice(choice: Mapping[str, Any], position: int) -> Choice:
-    message = choice.get("message") or {}
+def _choice(raw: Any, position: int) -> Choice:
+    where = f"choices[{position}]"
+    choice = mapping(raw, where, optional=False)
+    message = mapping(choice.get("message"), f"{where}.message", optional=False)
     index = choice.get("index")
     logprobs = choice.get("logprobs")
     return Choice(
         index=index if isinstance(index, int) else position,
-        content=message.get("content"),
+        content=text_or_none(message.get("content"), f"{where}.message.content"),
         # xAI and most servers say reasoning_content; some (vLLM, OpenRouter) say reasoning.
         reasoning_content=_text(message.get("reasoning_content")) or _text(message.get("reasoning")),
         refusal=_text(message.get("refusal")),
-        tool_calls=tuple({k: v for k, v in call.items() if v is not None} for call in message.get("tool_calls") or ()),
+        tool_calls=tuple(_call(call, where) for call in listed(message.get("tool_calls"),
+                                                               f"{where}.message.tool_calls")),
         finish_reason=_text(choice.get("finish_reason")),
         logprobs=logprobs if isinstance(logprobs, Mapping) else None,
     )
+
+
+def _call(raw: Any, where: str) -> dict[str, Any]:
+    # A tool call with exactly the fields sent (no None padding); object arguments become their JSON text.
+    call = mapping(raw, f"{where}.message.tool_calls[]", optional=False)
+    return with_arguments_text({k: v for k, v in call.items() if v is not None})
 
 
 def _text(value: Any) -> str | None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from llmcore.adapters.answer_checks import UNREADABLE_HINT
 from llmcore.adapters.provider_profiles import OPENAI_COMPATIBLE, ProviderProfile, profile_named
 from llmcore.domain.errors import (
     InvalidRequestError,
@@ -107,7 +108,7 @@ def unreadable(spec: ModelSpec, status: int, text: str) -> UpstreamError:
     """A success status whose body is not the JSON object the OpenAI wire promises."""
     return UpstreamUnavailableError(
         f"{profile_of(spec).display_name} answered something that is not a chat completion",
-        **_common(spec, status, text))
+        hint=UNREADABLE_HINT, **_common(spec, status, text))
 
 
 def stream_broke(spec: ModelSpec, exc: BaseException | None, *, no_finish: bool = False) -> StreamIncompleteError:
@@ -121,12 +122,32 @@ def stream_broke(spec: ModelSpec, exc: BaseException | None, *, no_finish: bool 
                                  **_common(spec, None, text))
 
 
+def unreadable_event(spec: ModelSpec, data: str) -> StreamIncompleteError:
+    """A stream event whose data is not a JSON object: the stream cannot go on, but no connection broke.
+
+    The class and reason are LiteLLM's for the same event (its MidStreamFallbackError), so both
+    adapters end such a stream alike; only the words say what happened.
+    """
+    return StreamIncompleteError(
+        f"{profile_of(spec).display_name} sent a stream event that is not a JSON object",
+        reason="connection_lost", **_common(spec, None, data[:200]))
+
+
 def stream_error_event(spec: ModelSpec, document: Mapping[str, object], text: str) -> UpstreamError:
-    """An ``{"error": ...}`` event inside a 200 stream (OpenAI's mid-stream error): classified by its code."""
+    """An ``{"error": ...}`` event inside a 200 stream (OpenAI's mid-stream error): classified by its code.
+
+    The class is what ``status_error`` gives for the event's ``code`` (500 without one); the error
+    keeps the upstream's own ``message`` (masked) and a status only when the event names one: the
+    HTTP status was 200, and a made-up 500 would send the operator looking for a failed request.
+    """
     error = document.get("error")
     code = error.get("code") if isinstance(error, Mapping) else document.get("code")
-    status = code if isinstance(code, int) and 400 <= code < 600 else 500
-    return status_error(spec, status, text, {})
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    message = error.get("message") if isinstance(error, Mapping) else error
+    said = message if isinstance(message, str) and message else text
+    classified = status_error(spec, status or 500, text, {})
+    return type(classified)(f"{profile_of(spec).display_name} sent an error in its stream",
+                            **_common(spec, status, said))
 
 
 def where(base_url: str | None) -> str:
@@ -137,3 +158,12 @@ def where(base_url: str | None) -> str:
     except ValueError:
         return "?"
     return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}" if parts.hostname else "?"
+
+
+def malformed(spec: ModelSpec, exc: Exception) -> UpstreamError:
+    """A 200 answer (or stream event) that is JSON but no chat completion: ``exc`` (a MalformedAnswer) says
+    which field held what. The same class as ``unreadable``: the upstream's fault, retried, never an
+    InternalError (Decision 17). Both adapters raise it (LiteLLM's own refusals read alike)."""
+    return UpstreamUnavailableError(
+        f"{profile_of(spec).display_name} answered something that is not a chat completion",
+        hint=UNREADABLE_HINT, **_common(spec, 200, str(exc)))

@@ -14,9 +14,17 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from llmcore.adapters.answer_checks import MalformedAnswer
 from llmcore.adapters.json_codec import loads
 from llmcore.adapters.native_convert import HeaderHook, WireRequest, to_response, wire_request
-from llmcore.adapters.native_errors import status_error, stream_broke, timed_out, unreachable, unreadable
+from llmcore.adapters.native_errors import (
+    malformed,
+    status_error,
+    stream_broke,
+    timed_out,
+    unreachable,
+    unreadable,
+)
 from llmcore.adapters.native_http import HttpClients
 from llmcore.adapters.native_stream import StreamReader
 from llmcore.domain.chat import ChatRequest, ChatResponse, StreamChunk
@@ -212,7 +220,9 @@ async def _read_async(response: Any) -> str:
         return f"(error body unreadable: {type(exc).__name__})"
 
 
-def _internal(request: ChatRequest, step: str, exc: Exception) -> InternalError:
+def _internal(request: ChatRequest, step: str, exc: Exception) -> LLMCoreError:
+    if isinstance(exc, MalformedAnswer):  # the answer breaks the wire: the upstream's fault, not our bug
+        return malformed(request.spec, exc)
     # The cause stays chained for the host's traceback; its text may quote the answer, so it is masked.
     secrets = [request.spec.api_key] if request.spec.api_key is not None else []
     exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)

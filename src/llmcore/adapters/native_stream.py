@@ -12,7 +12,7 @@ from typing import Any
 
 from llmcore.adapters.json_codec import loads
 from llmcore.adapters.native_convert import shows_output, to_chunks
-from llmcore.adapters.native_errors import stream_broke, stream_error_event
+from llmcore.adapters.native_errors import stream_broke, stream_error_event, unreadable_event
 from llmcore.adapters.native_sse import SSEDecoder
 from llmcore.domain.chat import StreamChunk
 from llmcore.domain.errors import LLMCoreError
@@ -52,9 +52,9 @@ class StreamReader:
             try:
                 document = loads(event.data)
             except ValueError as exc:
-                raise stream_broke(self._spec, exc) from exc
+                raise unreadable_event(self._spec, event.data) from exc
             if not isinstance(document, dict):
-                raise stream_broke(self._spec, ValueError(f"an event that is not a JSON object: {event.data[:80]!r}"))
+                raise unreadable_event(self._spec, event.data)
             if "error" in document and not document.get("choices"):
                 raise stream_error_event(self._spec, document, event.data)
             documents.append(document)

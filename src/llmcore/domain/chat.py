@@ -1,6 +1,7 @@
 """Requests, responses and stream chunks: the values that cross the completion port."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -200,3 +201,24 @@ class StreamChunk:
     def is_empty(self) -> bool:
         """No output, finish reason or usage: nothing a caller needs to see."""
         return not self.has_output and self.finish_reason is None and self.usage is None
+
+
+def arguments_text(arguments: Any) -> str:
+    """A tool call's ``function.arguments`` as the text the OpenAI wire promises ("" for none).
+
+    Some upstreams send the arguments as a JSON object instead of a string of JSON; LiteLLM's
+    ``Function`` turns such an object into ``json.dumps(arguments)`` (litellm/types/utils.py, 1.110.2),
+    and so does llmcore, on both adapters, so a client never sees an object or a Python repr.
+    """
+    if arguments is None:
+        return ""
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+def with_arguments_text(call: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool call (or a tool-call delta) as a plain dict whose ``function.arguments``, if sent, is text."""
+    plain = dict(call)
+    function = plain.get("function")
+    if isinstance(function, Mapping) and "arguments" in function and not isinstance(function["arguments"], str):
+        plain["function"] = {**function, "arguments": arguments_text(function["arguments"])}
+    return plain

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmcore.domain.chat import Choice, StreamChunk
+from llmcore.domain.chat import Choice, StreamChunk, arguments_text
 
 
 class ChoiceParts:
@@ -52,7 +52,8 @@ class ChoiceParts:
         if function.get("name"):
             call["function"]["name"] = function["name"]
         if function.get("arguments"):
-            call["function"]["arguments"] += function["arguments"]
+            # An upstream may send the arguments as a JSON object: kept as its JSON text, never a TypeError.
+            call["function"]["arguments"] += arguments_text(function["arguments"])
 
     @property
     def tool_calls(self) -> tuple[dict[str, Any], ...]:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from llmcore.domain.chat import ChatResponse
+from llmcore.domain.chat import ChatResponse, arguments_text
 from llmcore.domain.errors import RateLimitError
 from llmcore.domain.usage import Usage
 
@@ -91,7 +91,7 @@ def output_items(response: ChatResponse, base_id: str, namespaces: Mapping[str, 
         name = str(function.get("name") or "")
         item_id = f"fc_{base_id}_{len(items)}"
         items.append(function_call_item(item_id, str(call.get("id") or f"call_{item_id}"), name,
-                                        str(function.get("arguments") or ""), namespaces.get(name)))
+                                        arguments_text(function.get("arguments")), namespaces.get(name)))
     return items
 
 
