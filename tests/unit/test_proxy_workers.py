@@ -239,3 +239,26 @@ def test_the_master_preloads_litellm_only_when_a_model_uses_it(tmp_path: Path, a
                          timeout=120, cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().startswith(expected), out.stdout
+
+
+@pytest.mark.parametrize(("variables", "named"), [
+    ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER"),
+    ({"OTEL_TRACES_EXPORTER": "console", "OTEL_PROPAGATORS": "nope"}, "OTEL_PROPAGATORS"),
+])
+def test_a_bad_tracing_setting_stops_the_master_before_any_worker_forks(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variables: dict[str, str], named: str) -> None:
+    # Each worker installs the tracer provider itself: without the master's check, every worker failed
+    # to boot (gunicorn's exit 3 and a traceback) or, for an unknown exporter, the proxy ran on untraced.
+    import llmcore.entrypoints.proxy_workers as workers
+    from llmcore.domain.errors import ConfigError
+
+    monkeypatch.setattr(workers, "refuse_single_process_metrics", lambda: None)
+    monkeypatch.setattr(workers, "GunicornProxy", lambda *args, **kwargs: pytest.fail("gunicorn was started"))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "llmcore.yaml"
+    config.write_text("model_list:\n  - model_name: grok-code-fast-1\n    litellm_params:\n"
+                      "      model: openai/grok-code-fast-1\n", "utf-8")
+    with pytest.raises(ConfigError, match=named):
+        workers.run_workers(ProxyOptions(workers=2), config_path=config, env={"GROK_API_KEY": "xai-w-" + "0" * 8},
+                            log_level="INFO")

@@ -111,6 +111,18 @@ def check_propagators(env: Mapping[str, str]) -> None:
             f"baggage (the default when unset), b3 or jaeger with their opentelemetry-propagator package, or none")
 
 
+def check_tracing_settings(env: Mapping[str, str] | None = None) -> None:
+    """The ``OTEL_*`` checks :func:`install_tracer_provider` makes, installing nothing.
+
+    For a process that will not trace itself but starts processes that do (the gunicorn master
+    of ``llmcore proxy --workers``): a bad setting stops it before any worker forks, as a
+    ConfigError naming the variable, instead of every worker failing to boot.
+    """
+    env = os.environ if env is None else env
+    if requested_exporters(env):
+        check_propagators(os.environ)  # read from os.environ by the SDK, as in install_tracer_provider
+
+
 def install_tracer_provider(env: Mapping[str, str] | None = None) -> Any | None:
     """Install the SDK's tracer provider as the global one when ``env`` asks for traces; returns it, else None.
 

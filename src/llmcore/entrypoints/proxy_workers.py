@@ -322,6 +322,7 @@ def run_workers(options: ProxyOptions, *, config_path: Path | None, env: Mapping
                 log_level: str) -> int:
     """Serve with ``options.workers`` processes until SIGTERM; the exit code. Raises ConfigError for a
     config that cannot serve (before anything forks)."""
+    from llmcore.adapters.otel_setup import check_tracing_settings
     from llmcore.bootstrap import load_config
 
     master_pid = os.getpid()
@@ -329,6 +330,7 @@ def run_workers(options: ProxyOptions, *, config_path: Path | None, env: Mapping
     run_dir = RunDirectory.create()
     try:
         config = load_config(config_path, env)
+        check_tracing_settings()  # each worker installs the tracer provider; a bad OTEL_* stops us first
         if config.master_key_problem:
             raise ConfigError(f"general_settings.master_key: {config.master_key_problem}; "
                               "the proxy will not start without it")
