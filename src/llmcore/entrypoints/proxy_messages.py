@@ -33,10 +33,11 @@ from llmcore.entrypoints.anthropic_request import MessagesBody, parse_messages_b
 from llmcore.entrypoints.anthropic_stream import SSE_HEADERS, MessageEvents
 from llmcore.entrypoints.anthropic_wire import anthropic_error, error_status, message, message_id
 from llmcore.entrypoints.openai_wire import MasterKeyError
-from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE, is_drain_cut, uncancel_current_task
+from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE
 from llmcore.entrypoints.proxy_handlers import (
     SERVED_ALIAS_HEADER, ProxyHandlers, bearer_token, json_response, log_error_answer, report_left_out, set_overhead,
 )
+from llmcore.entrypoints.proxy_relay import relay_events
 from llmcore.entrypoints.proxy_request import request_id_of
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
 
@@ -126,32 +127,16 @@ class MessagesHandlers:
             await session.aclose()
 
     async def _relay(self, response: web.StreamResponse, session: AsyncStreamSession, events: MessageEvents) -> None:
-        try:
-            async for chunk in session:
-                out = events.feed(chunk)
-                if out:
-                    await response.write(out)
-        except ConnectionError:
-            raise
-        except asyncio.CancelledError as exc:
-            if not is_drain_cut(exc):
-                raise  # the client went away: nobody to write to
-            # The shutdown's grace ran out (proxy_drain): an error event, not a cut connection.
-            uncancel_current_task()
-            await response.write(events.error(SHUTTING_DOWN_MESSAGE, "overloaded_error"))
-            return
-        except Exception as exc:  # after the first event every failure becomes an error event
+        def failed(exc: Exception) -> bytes:
             status, kind = error_status(exc)
             if status == 500:
                 logger.opt(exception=exc).bind(event="proxy_error", status=500).error(
                     "stream failed after its first event")
-            await response.write(events.error(anthropic_error(exc, self._secrets).body["error"]["message"], kind))
-            return
-        if not session.complete:
-            warning = session.warnings[-1] if session.warnings else "the upstream stream ended early"
-            await response.write(events.error(f"{warning}; retry the request", "api_error"))
-            return
-        await response.write(events.finish(session.usage, session.finish_reason))
+            return events.error(anthropic_error(exc, self._secrets).body["error"]["message"], kind)
+
+        await relay_events(response, session, events, failed=failed,
+                           incomplete=lambda message: events.error(message, "api_error"),
+                           shutting_down=lambda: events.error(SHUTTING_DOWN_MESSAGE, "overloaded_error"))
 
     async def count_tokens(self, request: web.Request) -> web.Response:
         request_id = request_id_of(request, self._secrets)

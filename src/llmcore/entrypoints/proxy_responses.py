@@ -18,7 +18,6 @@ ends with ``response.failed``.
 """
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 
@@ -30,10 +29,11 @@ from llmcore.bootstrap import Runtime
 from llmcore.domain.secret import Secret
 from llmcore.domain.stream_session import AsyncStreamSession
 from llmcore.entrypoints.openai_wire import error_kind, error_text
-from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE, is_drain_cut, uncancel_current_task
+from llmcore.entrypoints.proxy_drain import SHUTTING_DOWN_MESSAGE
 from llmcore.entrypoints.proxy_handlers import (
     SERVED_ALIAS_HEADER, ProxyHandlers, json_response, report_left_out, set_overhead,
 )
+from llmcore.entrypoints.proxy_relay import relay_events
 from llmcore.entrypoints.proxy_request import request_id_of
 from llmcore.entrypoints.proxy_streaming import OverheadTimer, first_chunk
 from llmcore.entrypoints.responses_request import ResponsesBody, parse_responses_body
@@ -110,28 +110,12 @@ class ResponsesHandlers:
             await session.aclose()
 
     async def _relay(self, reply: web.StreamResponse, session: AsyncStreamSession, events: ResponseEvents) -> None:
-        try:
-            async for chunk in session:
-                out = events.feed(chunk)
-                if out:
-                    await reply.write(out)
-        except ConnectionError:
-            raise
-        except asyncio.CancelledError as exc:
-            if not is_drain_cut(exc):
-                raise
-            # The drain's deadline (proxy_drain): the stream ends in its own failure event, not cut.
-            uncancel_current_task()
-            await reply.write(events.fail("server_error", SHUTTING_DOWN_MESSAGE))
-            return
-        except Exception as exc:  # after the first event every failure becomes response.failed
+        def failed(exc: Exception) -> bytes:
             if error_kind(exc).status == 500:
                 logger.opt(exception=exc).bind(event="proxy_error", status=500).error(
                     "stream failed after its first event")
-            await reply.write(events.fail(**failure(exc, error_text(exc, self._secrets))))
-            return
-        if not session.complete:
-            warning = session.warnings[-1] if session.warnings else "the upstream stream ended early"
-            await reply.write(events.fail("server_error", f"{warning}; retry the request"))
-            return
-        await reply.write(events.finish(session.usage, session.finish_reason))
+            return events.fail(**failure(exc, error_text(exc, self._secrets)))
+
+        await relay_events(reply, session, events, failed=failed,
+                           incomplete=lambda message: events.fail("server_error", message),
+                           shutting_down=lambda: events.fail("server_error", SHUTTING_DOWN_MESSAGE))
